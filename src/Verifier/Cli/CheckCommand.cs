@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Text.Json;
+using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.Verification;
+
+namespace RegistryIntegrity.Verifier.Cli;
+
+/// <summary>
+/// <c>check &lt;registry&gt;/&lt;repository&gt;(:tag|@digest)</c>: walks one image now and exits 0 healthy,
+/// 1 broken, 2 indeterminate (64 for a bad argument). Made to replace a CI "verify-integrity" step.
+/// </summary>
+internal static class CheckCommand
+{
+    public const int Healthy = 0, Broken = 1, Indeterminate = 2, BadArgument = 64;
+
+    public static Command Create()
+    {
+        var reference = new Argument<string>("reference") { Description = "<registry>/<repository>(:<tag>|@<digest>), e.g. 127.0.0.1:5000/team/app:v1" };
+        var json = new Option<bool>("--json") { Description = "Print the verdict as JSON." };
+        var plainHttp = new Option<bool>("--plain-http") { Description = "Talk to the registry over http:// instead of https://." };
+        var command = new Command("check", "Walk one image now and print its verdict.") { reference, json, plainHttp };
+        command.SetAction((parse, cancellationToken) =>
+            RunAsync(parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(plainHttp), parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Output, cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string value, bool json, bool plainHttp, string[] configArgs, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (!ImageReference.TryParse(value, out var image, out var error))
+        {
+            await Console.Error.WriteLineAsync($"check: {error}");
+            return BadArgument;
+        }
+        using var host = CommandLineHost.Build(configArgs, image!.Registry, plainHttp);
+        var registry = host.Services.GetRequiredService<RegistryClient>();
+        var walker = host.Services.GetRequiredService<ManifestWalker>();
+
+        var digest = image.Reference;
+        if (!digest.Contains(':', StringComparison.Ordinal))
+        {
+            var (resolved, probe) = await registry.ResolveTagAsync(image.Repository, image.Reference, cancellationToken);
+            if (resolved is null)
+            {
+                var missing = probe.Outcome == ProbeOutcome.Missing;
+                await output.WriteLineAsync(missing
+                    ? $"BROKEN {image.Repository}:{image.Reference}: the tag does not exist ({probe.StatusCode} {probe.ErrorCode})"
+                    : $"INDETERMINATE {image.Repository}:{image.Reference}: {probe.Reason} ({probe.StatusCode} {probe.ErrorCode})");
+                return missing ? Broken : Indeterminate;
+            }
+            digest = resolved;
+        }
+
+        var walk = await walker.WalkAsync(image.Repository, digest, cancellationToken);
+        await output.WriteLineAsync(json
+            ? JsonSerializer.Serialize(walk, CommandLineHost.Json)
+            : VerdictText.Describe(walk));
+        return walk.Result switch
+        {
+            VerdictResult.Healthy => Healthy,
+            VerdictResult.Broken => Broken,
+            _ => Indeterminate,
+        };
+    }
+}
+
+internal static class VerdictText
+{
+    public static string Describe(WalkResult walk)
+    {
+        var lines = new List<string> { $"{walk.Result.ToString().ToUpperInvariant()} {walk.Repository}@{walk.Digest} ({walk.MediaType ?? "unknown media type"}, {walk.Manifests.Count} manifest(s))" };
+        lines.AddRange(walk.Missing.Select(m =>
+            $"  missing {m.Kind} {m.Digest} ({m.StatusCode} {m.ErrorCode}){(m.Path.Count > 0 ? $" via {string.Join(" > ", m.Path)}" : "")}"));
+        lines.AddRange(walk.IndeterminateReasons.Select(r => $"  could not tell: {r}"));
+        return string.Join(Environment.NewLine, lines);
+    }
+}

@@ -1,0 +1,216 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.RateLimiting;
+using Polly.Timeout;
+using RegistryIntegrity.Contracts;
+
+namespace RegistryIntegrity.Verifier.Registry;
+
+public enum ProbeOutcome { Present, Missing, Indeterminate }
+
+/// <summary>What the registry said about one object. Only a registry's own 404 is <see cref="ProbeOutcome.Missing"/>.</summary>
+public sealed record ProbeResult(ProbeOutcome Outcome, int? StatusCode, string? ErrorCode, string? Reason)
+{
+    public static readonly ProbeResult Present = new(ProbeOutcome.Present, 200, null, null);
+    public static ProbeResult Indeterminate(string reason, int? statusCode = null, string? errorCode = null) =>
+        new(ProbeOutcome.Indeterminate, statusCode, errorCode, reason);
+}
+
+public sealed record ManifestResponse(ProbeResult Probe, byte[]? Body, string? MediaType);
+
+/// <summary>
+/// The registry HTTP API v2, as far as a verifier needs it. Paths are built only from validated
+/// repository names and digests, and only against the configured base URL.
+/// </summary>
+public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> options, RegistryMetrics metrics)
+{
+    private const string ApiVersionHeader = "Docker-Distribution-API-Version";
+
+    public async Task<ManifestResponse> GetManifestAsync(string repository, string reference, CancellationToken cancellationToken)
+    {
+        EnsureValid(repository, reference, allowTag: true);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"v2/{repository}/manifests/{reference}");
+        foreach (var mediaType in ManifestMediaTypes.Accept)
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
+
+        return await SendAsync(request, "manifest", async response =>
+        {
+            var limit = options.Value.MaxManifestBytes;
+            if (response.Content.Headers.ContentLength > limit)
+                return new ManifestResponse(ProbeResult.Indeterminate($"manifest larger than {limit} bytes", 200), null, null);
+            var body = await ReadLimitedAsync(response.Content, limit, cancellationToken);
+            if (body is null)
+                return new ManifestResponse(ProbeResult.Indeterminate($"manifest larger than {limit} bytes", 200), null, null);
+            var mediaType = response.Content.Headers.ContentType?.MediaType;
+            if (ReferenceGrammar.IsDigest(reference) && !ManifestMediaTypes.IsSchema1(mediaType) && !DigestMatches(reference, body))
+                return new ManifestResponse(ProbeResult.Indeterminate("manifest body does not match its digest", 200), null, null);
+            return new ManifestResponse(ProbeResult.Present, body, mediaType);
+        }, probe => new ManifestResponse(probe, null, null), cancellationToken);
+    }
+
+    /// <summary>Resolves a tag to the digest it points at now (the registry's <c>Docker-Content-Digest</c>).</summary>
+    public async Task<(string? Digest, ProbeResult Probe)> ResolveTagAsync(string repository, string tag, CancellationToken cancellationToken)
+    {
+        EnsureValid(repository, tag, allowTag: true);
+        using var request = new HttpRequestMessage(HttpMethod.Head, $"v2/{repository}/manifests/{tag}");
+        foreach (var mediaType in ManifestMediaTypes.Accept)
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
+        return await SendAsync(request, "manifest_head", response =>
+        {
+            var digest = response.Headers.TryGetValues("Docker-Content-Digest", out var values) ? values.FirstOrDefault() : null;
+            return Task.FromResult(ReferenceGrammar.IsDigest(digest)
+                ? (digest, ProbeResult.Present)
+                : ((string?)null, ProbeResult.Indeterminate("the registry sent no valid Docker-Content-Digest", (int)response.StatusCode)));
+        }, probe => ((string?)null, probe), cancellationToken);
+    }
+
+    /// <summary>Checks that a blob exists in <paramref name="repository"/> (blob lookups are scoped to the repository).</summary>
+    public async Task<ProbeResult> CheckBlobAsync(string repository, string digest, long? expectedSize, CancellationToken cancellationToken)
+    {
+        EnsureValid(repository, digest, allowTag: false);
+        var ranged = options.Value.BlobCheck == BlobCheckMethod.RangedGet && expectedSize != 0;
+        using var request = new HttpRequestMessage(ranged ? HttpMethod.Get : HttpMethod.Head, $"v2/{repository}/blobs/{digest}");
+        if (ranged)
+            request.Headers.Range = new RangeHeaderValue(0, 0);
+
+        return await SendAsync(request, ranged ? "blob_get" : "blob_head", async response =>
+        {
+            if (!ranged)
+                return ProbeResult.Present;
+            // After GC the registry's descriptor cache can answer 200 with an empty body: only bytes received prove the blob.
+            var buffer = new byte[1];
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var read = await stream.ReadAsync(buffer, cancellationToken);
+            return read > 0
+                ? ProbeResult.Present
+                : new ProbeResult(ProbeOutcome.Missing, (int)response.StatusCode, "EMPTY_BODY", "the registry answered without the blob's bytes");
+        }, probe => probe, cancellationToken);
+    }
+
+    private async Task<T> SendAsync<T>(
+        HttpRequestMessage request, string kind, Func<HttpResponseMessage, Task<T>> onSuccess, Func<ProbeResult, T> onFailure,
+        CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (Exception e) when (IsTransportFailure(e, cancellationToken))
+        {
+            metrics.CountRequest(kind, "error");
+            return onFailure(ProbeResult.Indeterminate(DescribeFailure(e)));
+        }
+
+        using (response)
+        {
+            metrics.CountRequest(kind, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (response.IsSuccessStatusCode)
+            {
+                try
+                {
+                    return await onSuccess(response);
+                }
+                catch (Exception e) when (IsTransportFailure(e, cancellationToken))
+                {
+                    return onFailure(ProbeResult.Indeterminate($"reading the response failed: {DescribeFailure(e)}", (int)response.StatusCode));
+                }
+            }
+            return onFailure(await ClassifyFailureAsync(response, cancellationToken));
+        }
+    }
+
+    private static async Task<ProbeResult> ClassifyFailureAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var errorCode = await ReadErrorCodeAsync(response, cancellationToken);
+        var fromRegistry = errorCode is not null || response.Headers.Contains(ApiVersionHeader);
+        if (response.StatusCode == HttpStatusCode.NotFound && fromRegistry)
+            return new ProbeResult(ProbeOutcome.Missing, status, errorCode, "not found");
+        var reason = response.StatusCode switch
+        {
+            HttpStatusCode.NotFound => "404 from something that is not the registry (no registry error code or API version header)",
+            HttpStatusCode.Unauthorized => "unauthorized: check the registry credentials",
+            HttpStatusCode.Forbidden => "denied: the credentials lack pull access",
+            HttpStatusCode.TooManyRequests => "rate limited by the registry",
+            _ when status >= 500 => "registry error",
+            _ => "unexpected status",
+        };
+        return ProbeResult.Indeterminate(reason, status, errorCode);
+    }
+
+    private static async Task<string?> ReadErrorCodeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var body = await ReadLimitedAsync(response.Content, 64 * 1024, cancellationToken);
+            if (body is not { Length: > 0 })
+                return null;
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array
+                && errors.GetArrayLength() > 0 && errors[0].TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String
+                ? code.GetString()
+                : null;
+        }
+        catch (Exception e) when (e is JsonException or HttpRequestException or IOException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<byte[]?> ReadLimitedAsync(HttpContent content, int limit, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > limit)
+                return null;
+        }
+        return buffer.ToArray();
+    }
+
+    private static bool DigestMatches(string digest, byte[] body)
+    {
+        var separator = digest.IndexOf(':', StringComparison.Ordinal);
+        var hash = digest[..separator] == "sha512" ? SHA512.HashData(body) : SHA256.HashData(body);
+        return Convert.ToHexStringLower(hash) == digest[(separator + 1)..];
+    }
+
+    private static void EnsureValid(string repository, string reference, bool allowTag)
+    {
+        if (!ReferenceGrammar.IsRepository(repository))
+            throw new ArgumentException($"Not a valid repository name: {Printable(repository)}", nameof(repository));
+        if (!ReferenceGrammar.IsDigest(reference) && !(allowTag && ReferenceGrammar.IsTag(reference)))
+            throw new ArgumentException($"Not a valid digest{(allowTag ? " or tag" : "")}: {Printable(reference)}", nameof(reference));
+    }
+
+    private static string Printable(string value)
+    {
+        var builder = new StringBuilder();
+        foreach (var c in value.Take(80))
+            builder.Append(char.IsControl(c) ? '?' : c);
+        return builder.ToString();
+    }
+
+    private static bool IsTransportFailure(Exception e, CancellationToken cancellationToken) =>
+        e is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or RateLimiterRejectedException or IOException
+        || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+
+    private static string DescribeFailure(Exception e) => e switch
+    {
+        BrokenCircuitException => "circuit open: the registry failed repeatedly",
+        TimeoutRejectedException or OperationCanceledException => "timed out",
+        RateLimiterRejectedException => "request budget exhausted",
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => "registry unreachable (connection failed)",
+        _ => $"request failed: {e.Message}",
+    };
+}

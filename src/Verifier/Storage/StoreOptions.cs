@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace RegistryIntegrity.Verifier.Storage;
+
+public enum StoreProvider { Sqlite, Postgres }
+
+public sealed class StoreOptions
+{
+    public const string SectionName = "Store";
+
+    public StoreProvider Provider { get; set; } = StoreProvider.Sqlite;
+
+    /// <summary>SQLite: <c>Data Source=verifier.db</c>. PostgreSQL: an Npgsql connection string.</summary>
+    [Required]
+    public string ConnectionString { get; set; } = "Data Source=verifier.db";
+}

@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Text.Json;
+using RegistryIntegrity.Verifier.Registry;
+
+namespace RegistryIntegrity.Verifier.Verification;
+
+/// <summary>
+/// Walks a manifest tree (index -> child manifests -> config and layer blobs) and says whether it
+/// can be pulled whole. Each (repository, digest) is requested once per walk; siblings are checked
+/// concurrently, within the registry client's concurrency limit.
+/// </summary>
+public sealed class ManifestWalker(RegistryClient registry)
+{
+    public const int MaxDepth = 8;
+
+    public async Task<WalkResult> WalkAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        var walk = new Walk(registry, repository, cancellationToken);
+        await walk.VisitManifestAsync(digest, ImmutableList<string>.Empty);
+        return walk.Result(digest);
+    }
+
+    private sealed class Walk(RegistryClient registry, string repository, CancellationToken cancellationToken)
+    {
+        private readonly ConcurrentDictionary<string, Task> _visitedManifests = new();
+        private readonly ConcurrentDictionary<string, Task<ProbeResult>> _checkedBlobs = new();
+        private readonly ConcurrentDictionary<string, string?> _manifests = new();
+        private readonly ConcurrentBag<MissingObject> _missing = [];
+        private readonly ConcurrentBag<string> _indeterminate = [];
+        private readonly ConcurrentBag<Edge> _edges = [];
+        private readonly ConcurrentBag<Edge> _subjects = [];
+
+        public Task VisitManifestAsync(string digest, ImmutableList<string> path)
+        {
+            if (path.Contains(digest))
+            {
+                _indeterminate.Add($"{digest}: reference cycle");
+                return Task.CompletedTask;
+            }
+            if (path.Count > MaxDepth)
+            {
+                _indeterminate.Add($"{digest}: nested deeper than {MaxDepth} levels");
+                return Task.CompletedTask;
+            }
+            return _visitedManifests.GetOrAdd(digest, _ => VisitOnceAsync(digest, path));
+        }
+
+        private async Task VisitOnceAsync(string digest, ImmutableList<string> path)
+        {
+            var response = await registry.GetManifestAsync(repository, digest, cancellationToken);
+            if (!Record(response.Probe, path.IsEmpty ? "manifest" : "child-manifest", digest, path))
+                return;
+
+            ManifestDocument document;
+            try
+            {
+                document = ManifestDocument.Parse(response.Body!, response.MediaType);
+            }
+            catch (Exception e) when (e is JsonException or FormatException)
+            {
+                _indeterminate.Add($"{digest}: manifest cannot be parsed ({e.Message})");
+                return;
+            }
+            _manifests[digest] = document.MediaType;
+            if (document.Subject is { } subject)
+                _subjects.Add(new Edge(digest, subject, ReferenceKind.ChildManifest));
+
+            var childPath = path.Add(digest);
+            var visits = new List<Task>(document.References.Count);
+            foreach (var reference in document.References)
+            {
+                _edges.Add(new Edge(digest, reference.Digest, reference.Kind));
+                if (reference.Kind == ReferenceKind.ChildManifest)
+                    visits.Add(VisitManifestAsync(reference.Digest, childPath));
+                else if (!reference.IsForeign)
+                    visits.Add(CheckBlobAsync(reference, childPath));
+            }
+            await Task.WhenAll(visits);
+        }
+
+        private async Task CheckBlobAsync(Descriptor blob, ImmutableList<string> path)
+        {
+            var first = false;
+            var check = _checkedBlobs.GetOrAdd(blob.Digest, _ =>
+            {
+                first = true;
+                return registry.CheckBlobAsync(repository, blob.Digest, blob.Size, cancellationToken);
+            });
+            var probe = await check;
+            if (first)
+                Record(probe, blob.Kind == ReferenceKind.Config ? "config" : "layer", blob.Digest, path);
+        }
+
+        /// <summary>Records a missing or indeterminate object; true when it is present.</summary>
+        private bool Record(ProbeResult probe, string kind, string digest, ImmutableList<string> path)
+        {
+            switch (probe.Outcome)
+            {
+                case ProbeOutcome.Missing:
+                    _missing.Add(new MissingObject(kind, digest, path, probe.StatusCode, probe.ErrorCode));
+                    return false;
+                case ProbeOutcome.Indeterminate:
+                    _indeterminate.Add($"{kind} {digest}: {probe.Reason}{(probe.StatusCode is { } code ? $" ({code}{(probe.ErrorCode is { } error ? $" {error}" : "")})" : "")}");
+                    return false;
+                default:
+                    return true;
+            }
+        }
+
+        public WalkResult Result(string root)
+        {
+            var result = !_missing.IsEmpty ? VerdictResult.Broken
+                : !_indeterminate.IsEmpty ? VerdictResult.Indeterminate
+                : VerdictResult.Healthy;
+            return new WalkResult(
+                repository, root, _manifests.GetValueOrDefault(root), result,
+                [.. _missing.OrderBy(m => m.Path.Count).ThenBy(m => m.Digest, StringComparer.Ordinal)],
+                [.. _indeterminate.Order(StringComparer.Ordinal)],
+                [.. _edges.Distinct()],
+                _manifests.ToDictionary(),
+                [.. _subjects]);
+        }
+    }
+}

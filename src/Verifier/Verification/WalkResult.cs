@@ -1,0 +1,25 @@
+using RegistryIntegrity.Verifier.Registry;
+
+namespace RegistryIntegrity.Verifier.Verification;
+
+public enum VerdictResult { Healthy, Broken, Indeterminate }
+
+/// <summary>An object the registry answered 404 for. <see cref="Path"/> runs from the walked root to its parent.</summary>
+public sealed record MissingObject(string Kind, string Digest, IReadOnlyList<string> Path, int? StatusCode, string? ErrorCode);
+
+public sealed record Edge(string Parent, string Child, ReferenceKind Kind);
+
+public sealed record WalkResult(
+    string Repository,
+    string Digest,
+    string? MediaType,
+    VerdictResult Result,
+    IReadOnlyList<MissingObject> Missing,
+    IReadOnlyList<string> IndeterminateReasons,
+    IReadOnlyList<Edge> Edges,
+    IReadOnlyDictionary<string, string?> Manifests,
+    IReadOnlyList<Edge> Subjects)
+{
+    /// <summary>The walked manifest itself is gone (deleted or swept), not an image with a hole in it.</summary>
+    public bool RootMissing => Missing.Any(m => m.Path.Count == 0);
+}

@@ -1,0 +1,141 @@
+using MassTransit;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Prometheus;
+using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Verifier.Api;
+using RegistryIntegrity.Verifier.Consumers;
+using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Storage.Dapper;
+using RegistryIntegrity.Verifier.Verification;
+
+namespace RegistryIntegrity.Verifier;
+
+public static class VerifierServiceExtensions
+{
+    /// <summary>The long-running service: consumers, store, metrics, status API.</summary>
+    public static WebApplicationBuilder AddVerifierServices(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddVerification();
+        builder.Services.AddDapperRepositories();
+        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+
+        var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
+            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.AddConsumer<ManifestPushedConsumer>();
+            bus.AddConsumer<DigestDeletedConsumer>();
+            bus.AddConsumer<TagDeletedConsumer>();
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                rabbit.Host(new Uri(rabbitMq));
+                rabbit.ReceiveEndpoint(QueueNames.RegistryEvents, endpoint =>
+                {
+                    // Infrastructure failures (store down) are retried; a broken image is a verdict, not an exception.
+                    endpoint.UseMessageRetry(retry => retry.Exponential(10, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1)));
+                    endpoint.PrefetchCount = 32;
+                    endpoint.ConcurrentMessageLimit = 8;
+                    endpoint.ConfigureConsumers(context);
+                });
+            });
+        });
+        return builder;
+    }
+
+    /// <summary>Registry client, walker and verification: all that the <c>check</c> verb needs too.</summary>
+    public static IServiceCollection AddVerification(this IServiceCollection services)
+    {
+        services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddTimeProvider();
+        services.AddSingleton<RegistryMetrics>();
+        services.AddSingleton<VerifierMetrics>();
+        services.AddHttpClient<RegistryClient>((provider, http) =>
+            {
+                var options = provider.GetRequiredService<IOptions<RegistryOptions>>().Value;
+                http.BaseAddress = EnsureTrailingSlash(options.BaseUrl!);
+                http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns timeouts
+                if (options.Username is { Length: > 0 } user)
+                {
+                    http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+                        "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{options.Password}")));
+                }
+            })
+            .AddStandardResilienceHandler()
+            .Configure((resilience, provider) =>
+            {
+                var options = provider.GetRequiredService<IOptions<RegistryOptions>>().Value;
+                resilience.RateLimiter.DefaultRateLimiterOptions.PermitLimit = options.MaxConcurrency;
+                resilience.RateLimiter.DefaultRateLimiterOptions.QueueLimit = 100_000;
+                resilience.AttemptTimeout.Timeout = options.RequestTimeout;
+                resilience.TotalRequestTimeout.Timeout = options.RequestTimeout * 4;
+                resilience.CircuitBreaker.SamplingDuration = options.RequestTimeout * 2;
+            });
+        services.AddTransient<ManifestWalker>();
+        services.AddTransient<VerificationService>();
+        return services;
+    }
+
+    public static IServiceCollection AddDapperRepositories(this IServiceCollection services)
+    {
+        services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IDbConnectionFactory>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<StoreOptions>>().Value;
+            return options.Provider switch
+            {
+                StoreProvider.Postgres => new NpgsqlConnectionFactory(NpgsqlDataSource.Create(options.ConnectionString)),
+                _ => new SqliteConnectionFactory(options.ConnectionString),
+            };
+        });
+        services.AddSingleton<IVerdictStore, DapperVerdictStore>();
+        services.AddHostedService<StoreMigrationService>();
+        return services;
+    }
+
+    public static WebApplication MapVerifierEndpoints(this WebApplication app)
+    {
+        VerifierMetrics.RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
+        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
+        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapMetrics("/metrics");
+        app.MapStatusApi();
+        return app;
+    }
+
+    private static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (services.All(s => s.ServiceType != typeof(TimeProvider)))
+            services.AddSingleton(TimeProvider.System);
+    }
+
+    private static Uri EnsureTrailingSlash(Uri uri) =>
+        uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
+}
+
+/// <summary>Applies schema migrations before the consumers start.</summary>
+internal sealed class StoreMigrationService(IVerdictStore store) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => store.MigrateAsync(cancellationToken);
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+internal sealed class StoreHealthCheck(IVerdictStore store) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await store.CountVerdictsAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy("the verdict store is unreachable", e);
+        }
+    }
+}
