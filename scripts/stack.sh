@@ -11,7 +11,7 @@
 #
 # Every setting comes from the environment, so tests can run several stacks side by side:
 #   STACK_DIR (./.stack)  RABBITMQ_PORT (35672)  RABBITMQ_DIST_PORT (RABBITMQ_PORT+1000)  REGISTRY_PORT (55000)  POSTGRES_PORT (55432)
-#   LISTENER_URL (http://127.0.0.1:5080/v1/events)  WEBHOOK_TOKEN (local-dev-token)
+#   LISTENER_URL (http://127.0.0.1:5080/v1/events)  WEBHOOK_TOKEN (local-dev-webhook-token)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,7 +21,7 @@ RABBITMQ_DIST_PORT=${RABBITMQ_DIST_PORT:-$((RABBITMQ_PORT + 1000))}
 REGISTRY_PORT=${REGISTRY_PORT:-55000}
 POSTGRES_PORT=${POSTGRES_PORT:-55432}
 LISTENER_URL=${LISTENER_URL:-http://127.0.0.1:5080/v1/events}
-WEBHOOK_TOKEN=${WEBHOOK_TOKEN:-local-dev-token}
+WEBHOOK_TOKEN=${WEBHOOK_TOKEN:-local-dev-webhook-token}
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 ALL_SERVICES=(rabbitmq registry postgres)
 
@@ -32,6 +32,7 @@ install() {
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
+  command -v curl >/dev/null || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -45,9 +46,12 @@ install() {
 
 pidfile() { echo "$STACK_DIR/$1.pid"; }
 
+# A killed process can linger as a zombie until PID 1 reaps it: that counts as gone.
+alive() { kill -0 "$1" 2>/dev/null && [[ "$(ps -o stat= -p "$1" 2>/dev/null)" != Z* ]]; }
+
 running() {
   local f; f=$(pidfile "$1")
-  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+  [ -f "$f" ] && alive "$(cat "$f")"
 }
 
 wait_port() { # name port seconds
@@ -152,11 +156,11 @@ stop_service() { # name signal
   local f; f=$(pidfile "$1")
   [ -f "$f" ] || return 0
   local pid; pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     # setsid made the service its own process group: signal the whole group.
     kill "-$2" -- "-$pid" 2>/dev/null || kill "-$2" "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 30))
-    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    while alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$f"

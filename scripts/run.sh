@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs the product locally: the stack (RabbitMQ, registry 2.8.2, PostgreSQL), then the Listener and
+# the Verifier (SQLite store under .stack/). Ctrl-C stops everything this started.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export STACK_DIR=${STACK_DIR:-$ROOT/.stack}
+export WEBHOOK_TOKEN=${WEBHOOK_TOKEN:-local-dev-webhook-token}
+LISTENER_PORT=${LISTENER_PORT:-5080}
+VERIFIER_PORT=${VERIFIER_PORT:-5090}
+RABBITMQ_PORT=${RABBITMQ_PORT:-35672}
+REGISTRY_PORT=${REGISTRY_PORT:-55000}
+export LISTENER_URL=http://127.0.0.1:$LISTENER_PORT/v1/events RABBITMQ_PORT REGISTRY_PORT
+
+scripts/stack.sh up
+dotnet build Listener.sln -c Release -v quiet -nologo
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  scripts/stack.sh down
+}
+trap stop INT TERM EXIT
+
+ConnectionStrings__RabbitMq=amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT/ \
+Listener__BearerTokens__0=$WEBHOOK_TOKEN \
+Urls=http://127.0.0.1:$LISTENER_PORT \
+  dotnet src/Listener/bin/Release/net10.0/RegistryIntegrity.Listener.dll > "$STACK_DIR/listener.log" 2>&1 &
+pids+=($!)
+
+ConnectionStrings__RabbitMq=amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT/ \
+Registry__BaseUrl=http://127.0.0.1:$REGISTRY_PORT/ \
+Store__ConnectionString="Data Source=$STACK_DIR/verifier.db" \
+Urls=http://127.0.0.1:$VERIFIER_PORT \
+  dotnet src/Verifier/bin/Release/net10.0/RegistryIntegrity.Verifier.dll > "$STACK_DIR/verifier.log" 2>&1 &
+pids+=($!)
+
+for url in "http://127.0.0.1:$LISTENER_PORT/healthz/ready" "http://127.0.0.1:$VERIFIER_PORT/healthz/ready"; do
+  for _ in $(seq 1 120); do curl -fsS -o /dev/null "$url" 2>/dev/null && break; sleep 0.5; done
+  curl -fsS -o /dev/null "$url" || { echo "not ready: $url (logs in $STACK_DIR)"; exit 1; }
+done
+
+cat <<INFO
+
+Registry integrity is running.
+  registry   http://127.0.0.1:$REGISTRY_PORT   (notifies the Listener; config $STACK_DIR/registry/config.yml)
+  listener   http://127.0.0.1:$LISTENER_PORT/v1/events   metrics /metrics   log $STACK_DIR/listener.log
+  verifier   http://127.0.0.1:$VERIFIER_PORT   verdicts /v1/broken /v1/status /v1/manifests?repository=&digest=
+             metrics http://127.0.0.1:$VERIFIER_PORT/metrics   log $STACK_DIR/verifier.log
+
+Push an image (no Docker needed), e.g. with skopeo or crane, or through the HTTP API:
+  skopeo copy --dest-tls-verify=false oci-archive:app.tar docker://127.0.0.1:$REGISTRY_PORT/team/app:v1
+Check one image now:
+  dotnet src/Verifier/bin/Release/net10.0/RegistryIntegrity.Verifier.dll check 127.0.0.1:$REGISTRY_PORT/team/app:v1 --plain-http
+Broken manifests:
+  curl -s http://127.0.0.1:$VERIFIER_PORT/v1/broken
+
+Ctrl-C stops everything.
+INFO
+wait
