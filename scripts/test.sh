@@ -7,17 +7,17 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 scripts/stack.sh install
-results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 status=0
-dotnet test Listener.sln -c Release --logger "trx" --results-directory "$results" "$@" || status=$?
+dotnet test Listener.sln -c Release "$@" 2>&1 | tee "$log" || status=$?
 
-# Sum the counters of every test assembly's TRX report.
+# Each test assembly ends with "Passed!  - Failed: F, Passed: P, Skipped: S, Total: T, ...": add them up.
 read -r passed failed skipped total < <(
-  cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' | awk '
-    { for (i = 1; i <= NF; i++) { split($i, kv, "="); gsub(/["\/>]/, "", kv[2]); c[kv[1]] += kv[2] } }
-    END { printf "%d %d %d %d\n", c["passed"], c["failed"] + c["error"] + c["timeout"] + c["aborted"], c["notExecuted"], c["total"] }')
+  grep -E '^(Passed|Failed)! +- ' "$log" | awk -F'[:,]' '
+    { f += $2; p += $4; s += $6; t += $8 }
+    END { printf "%d %d %d %d\n", p, f, s, t }')
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then exit 1; fi
