@@ -8,4 +8,7 @@ public static class QueueNames
     /// to an exchange with no bound queue would acknowledge an event that is then dropped.
     /// </summary>
     public const string RegistryEvents = "registry-integrity-events";
+
+    /// <summary>Sweep work, on its own queue so a large sweep never delays the registry's events.</summary>
+    public const string Sweeps = "registry-integrity-sweeps";
 }

@@ -11,6 +11,7 @@ using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
+using RegistryIntegrity.Verifier.Sweeps;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier;
@@ -26,25 +27,55 @@ public static class VerifierServiceExtensions
 
         var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
             ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
+        builder.Services.AddSweeps();
+        builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddMassTransit(bus =>
         {
             bus.AddConsumer<ManifestPushedConsumer>();
             bus.AddConsumer<DigestDeletedConsumer>();
             bus.AddConsumer<TagDeletedConsumer>();
+            bus.AddConsumer<RegistryRestartConsumer>();
+            bus.AddConsumer<StartSweepConsumer>();
+            bus.AddConsumer<SweepRepositoryConsumer>();
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.Host(new Uri(rabbitMq));
                 rabbit.ReceiveEndpoint(QueueNames.RegistryEvents, endpoint =>
                 {
                     // Infrastructure failures (store down) are retried; a broken image is a verdict, not an exception.
-                    endpoint.UseMessageRetry(retry => retry.Exponential(10, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1)));
+                    endpoint.UseMessageRetry(RetryInfrastructureFailures);
                     endpoint.PrefetchCount = 32;
                     endpoint.ConcurrentMessageLimit = 8;
-                    endpoint.ConfigureConsumers(context);
+                    endpoint.ConfigureConsumer<ManifestPushedConsumer>(context);
+                    endpoint.ConfigureConsumer<DigestDeletedConsumer>(context);
+                    endpoint.ConfigureConsumer<TagDeletedConsumer>(context);
+                    endpoint.ConfigureConsumer<RegistryRestartConsumer>(context);
+                });
+                rabbit.ReceiveEndpoint(QueueNames.Sweeps, endpoint =>
+                {
+                    var sweep = context.GetRequiredService<IOptions<SweepOptions>>().Value;
+                    endpoint.UseMessageRetry(RetryInfrastructureFailures);
+                    endpoint.PrefetchCount = sweep.ConcurrentRepositories;
+                    endpoint.ConcurrentMessageLimit = sweep.ConcurrentRepositories;
+                    endpoint.ConfigureConsumer<StartSweepConsumer>(context);
+                    endpoint.ConfigureConsumer<SweepRepositoryConsumer>(context);
                 });
             });
         });
         return builder;
+    }
+
+    private static void RetryInfrastructureFailures(IRetryConfigurator retry) =>
+        retry.Exponential(10, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1));
+
+    /// <summary>Sweep scheduling and execution (the scheduler itself is only hosted by the service).</summary>
+    public static IServiceCollection AddSweeps(this IServiceCollection services)
+    {
+        services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<SweepMetrics>();
+        services.AddScoped<SweepRequester>();
+        services.AddTransient<RepositorySweeper>();
+        return services;
     }
 
     /// <summary>Registry client, walker and verification: all that the <c>check</c> verb needs too.</summary>
@@ -93,6 +124,7 @@ public static class VerifierServiceExtensions
             };
         });
         services.AddSingleton<IVerdictStore, DapperVerdictStore>();
+        services.AddSingleton<ISweepStore, DapperSweepStore>();
         services.AddHostedService<StoreMigrationService>();
         return services;
     }
@@ -100,10 +132,12 @@ public static class VerifierServiceExtensions
     public static WebApplication MapVerifierEndpoints(this WebApplication app)
     {
         VerifierMetrics.RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
+        SweepMetrics.RefreshBeforeEachScrape(app.Services.GetRequiredService<ISweepStore>());
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
         app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapMetrics("/metrics");
         app.MapStatusApi();
+        app.MapSweepApi();
         return app;
     }
 

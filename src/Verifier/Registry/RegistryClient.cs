@@ -23,6 +23,12 @@ public sealed record ProbeResult(ProbeOutcome Outcome, int? StatusCode, string? 
 
 public sealed record ManifestResponse(ProbeResult Probe, byte[]? Body, string? MediaType);
 
+/// <summary>A page of names from a listing endpoint; <see cref="Next"/> is null on the last page.</summary>
+public sealed record NamePage(IReadOnlyList<string> Names, string? Next, ProbeResult Probe)
+{
+    public static NamePage Failed(ProbeResult probe) => new([], null, probe);
+}
+
 /// <summary>
 /// The registry HTTP API v2, as far as a verifier needs it. Paths are built only from validated
 /// repository names and digests, and only against the configured base URL.
@@ -67,6 +73,62 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
                 ? (digest, ProbeResult.Present)
                 : ((string?)null, ProbeResult.Indeterminate("the registry sent no valid Docker-Content-Digest", (int)response.StatusCode)));
         }, probe => ((string?)null, probe), cancellationToken);
+    }
+
+    /// <summary>One page of <c>/v2/_catalog</c>; pass the returned <see cref="NamePage.Next"/> to get the next one.</summary>
+    public Task<NamePage> ListRepositoriesAsync(string? next, int pageSize, CancellationToken cancellationToken) =>
+        ListPageAsync(next ?? $"v2/_catalog?n={pageSize}", "/v2/_catalog", "repositories", "catalog", cancellationToken);
+
+    /// <summary>One page of a repository's tags (2.8 returns them all at once; 3.x pages like the catalog).</summary>
+    public Task<NamePage> ListTagsAsync(string repository, string? next, CancellationToken cancellationToken)
+    {
+        EnsureValid(repository, "latest", allowTag: true);
+        return ListPageAsync(next ?? $"v2/{repository}/tags/list", $"/v2/{repository}/tags/list", "tags", "tags", cancellationToken);
+    }
+
+    private async Task<NamePage> ListPageAsync(string pathAndQuery, string expectedPath, string property, string kind, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, pathAndQuery);
+        return await SendAsync(request, kind, async response =>
+        {
+            var body = await ReadLimitedAsync(response.Content, 64 * 1024 * 1024, cancellationToken);
+            if (body is null)
+                return NamePage.Failed(ProbeResult.Indeterminate($"{kind} page larger than 64 MiB", 200));
+            List<string> names;
+            try
+            {
+                using var document = JsonDocument.Parse(body);
+                names = document.RootElement.TryGetProperty(property, out var list) && list.ValueKind == JsonValueKind.Array
+                    ? list.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList()
+                    : []; // "tags": null happens for a repository whose tags were all deleted
+            }
+            catch (JsonException e)
+            {
+                return NamePage.Failed(ProbeResult.Indeterminate($"{kind} page is not JSON: {e.Message}", 200));
+            }
+            return new NamePage(names, NextLink(response, expectedPath), ProbeResult.Present);
+        }, NamePage.Failed, cancellationToken);
+    }
+
+    /// <summary>
+    /// The <c>Link: &lt;...&gt;; rel="next"</c> target, reduced to path and query and accepted only for the
+    /// same listing: a link cannot send the client to another host or endpoint.
+    /// </summary>
+    private static string? NextLink(HttpResponseMessage response, string expectedPath)
+    {
+        if (!response.Headers.TryGetValues("Link", out var links))
+            return null;
+        foreach (var link in links)
+        {
+            var open = link.IndexOf('<', StringComparison.Ordinal);
+            var close = link.IndexOf('>', StringComparison.Ordinal);
+            if (open < 0 || close <= open || !link[close..].Contains("rel=\"next\"", StringComparison.Ordinal))
+                continue;
+            if (!Uri.TryCreate(new Uri("http://registry.invalid"), link[(open + 1)..close], out var target) || target.AbsolutePath != expectedPath)
+                return null;
+            return target.PathAndQuery.TrimStart('/');
+        }
+        return null;
     }
 
     /// <summary>Checks that a blob exists in <paramref name="repository"/> (blob lookups are scoped to the repository).</summary>

@@ -14,17 +14,21 @@ public sealed class ManifestWalker(RegistryClient registry)
 {
     public const int MaxDepth = 8;
 
-    public async Task<WalkResult> WalkAsync(string repository, string digest, CancellationToken cancellationToken)
+    public Task<WalkResult> WalkAsync(string repository, string digest, CancellationToken cancellationToken) =>
+        WalkAsync(new RegistryProbeCache(registry, repository), digest, cancellationToken);
+
+    /// <summary>Walks with a cache shared by several walks of one repository (a sweep), so no object is requested twice.</summary>
+    public async Task<WalkResult> WalkAsync(RegistryProbeCache probes, string digest, CancellationToken cancellationToken)
     {
-        var walk = new Walk(registry, repository, cancellationToken);
+        var walk = new Walk(probes, cancellationToken);
         await walk.VisitManifestAsync(digest, ImmutableList<string>.Empty);
         return walk.Result(digest);
     }
 
-    private sealed class Walk(RegistryClient registry, string repository, CancellationToken cancellationToken)
+    private sealed class Walk(RegistryProbeCache probes, CancellationToken cancellationToken)
     {
         private readonly ConcurrentDictionary<string, Task> _visitedManifests = new();
-        private readonly ConcurrentDictionary<string, Task<ProbeResult>> _checkedBlobs = new();
+        private readonly ConcurrentDictionary<string, byte> _checkedBlobs = new();
         private readonly ConcurrentDictionary<string, string?> _manifests = new();
         private readonly ConcurrentBag<MissingObject> _missing = [];
         private readonly ConcurrentBag<string> _indeterminate = [];
@@ -48,7 +52,7 @@ public sealed class ManifestWalker(RegistryClient registry)
 
         private async Task VisitOnceAsync(string digest, ImmutableList<string> path)
         {
-            var response = await registry.GetManifestAsync(repository, digest, cancellationToken);
+            var response = await probes.GetManifestAsync(digest, cancellationToken);
             if (!Record(response.Probe, path.IsEmpty ? "manifest" : "child-manifest", digest, path))
                 return;
 
@@ -81,15 +85,10 @@ public sealed class ManifestWalker(RegistryClient registry)
 
         private async Task CheckBlobAsync(Descriptor blob, ImmutableList<string> path)
         {
-            var first = false;
-            var check = _checkedBlobs.GetOrAdd(blob.Digest, _ =>
-            {
-                first = true;
-                return registry.CheckBlobAsync(repository, blob.Digest, blob.Size, cancellationToken);
-            });
-            var probe = await check;
-            if (first)
-                Record(probe, blob.Kind == ReferenceKind.Config ? "config" : "layer", blob.Digest, path);
+            if (!_checkedBlobs.TryAdd(blob.Digest, 0))
+                return;
+            var probe = await probes.CheckBlobAsync(blob.Digest, blob.Size, cancellationToken);
+            Record(probe, blob.Kind == ReferenceKind.Config ? "config" : "layer", blob.Digest, path);
         }
 
         /// <summary>Records a missing or indeterminate object; true when it is present.</summary>
@@ -114,7 +113,7 @@ public sealed class ManifestWalker(RegistryClient registry)
                 : !_indeterminate.IsEmpty ? VerdictResult.Indeterminate
                 : VerdictResult.Healthy;
             return new WalkResult(
-                repository, root, _manifests.GetValueOrDefault(root), result,
+                probes.Repository, root, _manifests.GetValueOrDefault(root), result,
                 [.. _missing.OrderBy(m => m.Path.Count).ThenBy(m => m.Digest, StringComparer.Ordinal)],
                 [.. _indeterminate.Order(StringComparer.Ordinal)],
                 [.. _edges.Distinct()],

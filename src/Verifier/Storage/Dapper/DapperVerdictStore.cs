@@ -191,13 +191,8 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections) : IVerd
             ON CONFLICT (event_id) DO NOTHING
             """, new { e.EventId, e.MessageType, e.Repository, occurred = e.OccurredAt.ToUnixTimeMilliseconds(), now, e.SourceInstanceId, e.Payload }, transaction);
 
-    private async Task InTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await work(connection, transaction);
-        await transaction.CommitAsync(cancellationToken);
-    }
+    private Task InTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken) =>
+        connections.InTransactionAsync(work, cancellationToken);
 
     internal static string ResultName(VerdictResult result) => result.ToString().ToLowerInvariant();
 

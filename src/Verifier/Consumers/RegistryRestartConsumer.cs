@@ -1,0 +1,28 @@
+using MassTransit;
+using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Sweeps;
+
+namespace RegistryIntegrity.Verifier.Consumers;
+
+/// <summary>
+/// A registry loses its queued notifications when it restarts, and its <c>source.instanceID</c>
+/// changes. The first event from an instance never seen before starts a sweep.
+/// </summary>
+public sealed class RegistryRestartConsumer(ISweepStore sweeps, SweepRequester requester, TimeProvider time, ILogger<RegistryRestartConsumer> logger)
+    : IConsumer<ManifestPushed>, IConsumer<DigestDeleted>, IConsumer<TagDeleted>
+{
+    public Task Consume(ConsumeContext<ManifestPushed> context) => ObserveAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<DigestDeleted> context) => ObserveAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<TagDeleted> context) => ObserveAsync(context.Message, context.CancellationToken);
+
+    private async Task ObserveAsync(IRegistryEvent registryEvent, CancellationToken cancellationToken)
+    {
+        if (registryEvent.SourceInstanceId is not { Length: > 0 } instance)
+            return;
+        if (!await sweeps.RecordInstanceAsync(instance, time.GetUtcNow(), cancellationToken))
+            return;
+        var sweepId = await requester.RequestAsync("registry-restart", cancellationToken);
+        logger.LogInformation("New registry instance {Instance}: events may have been lost, sweep {SweepId} started", instance, sweepId);
+    }
+}

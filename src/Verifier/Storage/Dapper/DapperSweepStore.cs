@@ -1,0 +1,148 @@
+using Dapper;
+
+namespace RegistryIntegrity.Verifier.Storage.Dapper;
+
+/// <summary>Sweeps on Dapper; like <see cref="DapperVerdictStore"/>, one SQL dialect for SQLite and PostgreSQL.</summary>
+public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepStore
+{
+    private const string SelectSweep = """
+        SELECT id AS Id, trigger_name AS TriggerName, started_ms AS StartedMs, enumerated_ms AS EnumeratedMs, completed_ms AS CompletedMs,
+               repositories_total AS RepositoriesTotal, repositories_done AS RepositoriesDone, manifests_checked AS ManifestsChecked,
+               tags_seen AS TagsSeen, catalog_error AS CatalogError
+        FROM sweeps
+        """;
+
+    // A sweep completes when every repository message was handled and the enumeration is known to be over,
+    // whichever of the two comes last.
+    private const string CompleteWhenDone =
+        "completed_ms = CASE WHEN completed_ms IS NULL AND repositories_total IS NOT NULL AND repositories_done >= repositories_total THEN @now ELSE completed_ms END";
+
+    public async Task StartSweepAsync(Guid id, string trigger, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            "INSERT INTO sweeps (id, trigger_name, started_ms) VALUES (@id, @trigger, @now) ON CONFLICT (id) DO NOTHING",
+            new { id = id.ToString(), trigger, now = startedAt.ToUnixTimeMilliseconds() });
+    }
+
+    public async Task<SweepProgress> SetEnumeratedAsync(Guid id, int repositories, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            "UPDATE sweeps SET repositories_total = @repositories, enumerated_ms = @now WHERE id = @id",
+            new { id = id.ToString(), repositories, now = at.ToUnixTimeMilliseconds() });
+        await connection.ExecuteAsync($"UPDATE sweeps SET {CompleteWhenDone} WHERE id = @id", new { id = id.ToString(), now = at.ToUnixTimeMilliseconds() });
+        return (await GetSweepAsync(id, cancellationToken))!;
+    }
+
+    public async Task FailSweepAsync(Guid id, string catalogError, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            "UPDATE sweeps SET catalog_error = @catalogError, enumerated_ms = @now WHERE id = @id",
+            new { id = id.ToString(), catalogError, now = at.ToUnixTimeMilliseconds() });
+    }
+
+    public async Task<SweepProgress> RepositoryDoneAsync(Guid id, int manifestsChecked, int tagsSeen, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync("""
+            UPDATE sweeps SET repositories_done = repositories_done + 1, manifests_checked = manifests_checked + @manifestsChecked,
+                              tags_seen = tags_seen + @tagsSeen
+            WHERE id = @id
+            """, new { id = id.ToString(), manifestsChecked, tagsSeen });
+        await connection.ExecuteAsync($"UPDATE sweeps SET {CompleteWhenDone} WHERE id = @id", new { id = id.ToString(), now = at.ToUnixTimeMilliseconds() });
+        return (await GetSweepAsync(id, cancellationToken))!;
+    }
+
+    public async Task<SweepProgress?> GetSweepAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return (await connection.QuerySingleOrDefaultAsync<SweepRow>($"{SelectSweep} WHERE id = @id", new { id = id.ToString() }))?.ToProgress();
+    }
+
+    public async Task<SweepProgress?> GetLatestSweepAsync(bool completedOnly, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        var sql = completedOnly
+            ? $"{SelectSweep} WHERE completed_ms IS NOT NULL ORDER BY completed_ms DESC LIMIT 1"
+            : $"{SelectSweep} ORDER BY started_ms DESC LIMIT 1";
+        return (await connection.QuerySingleOrDefaultAsync<SweepRow>(sql))?.ToProgress();
+    }
+
+    public async Task<IReadOnlyList<string>> ListRepositoriesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<string>("""
+            SELECT repository FROM (
+                SELECT repository, MIN(COALESCE(checked_ms, 0)) AS oldest FROM manifests WHERE deleted_ms IS NULL GROUP BY repository
+                UNION ALL
+                SELECT repository, 0 AS oldest FROM tags GROUP BY repository
+            ) known
+            GROUP BY repository ORDER BY MIN(oldest), repository
+            """)).ToList();
+    }
+
+    public async Task<IReadOnlyList<string>> ListVerifiedManifestsAsync(string repository, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<string>(
+            "SELECT digest FROM manifests WHERE repository = @repository AND deleted_ms IS NULL AND result IS NOT NULL ORDER BY checked_ms",
+            new { repository })).ToList();
+    }
+
+    public Task ReconcileTagsAsync(string repository, IReadOnlyDictionary<string, string> tags, DateTimeOffset at, CancellationToken cancellationToken) =>
+        connections.InTransactionAsync(async (connection, transaction) =>
+        {
+            var stored = (await connection.QueryAsync<(string Tag, string Digest)>(
+                "SELECT tag, digest FROM tags WHERE repository = @repository", new { repository }, transaction)).ToDictionary(t => t.Tag, t => t.Digest);
+            await connection.ExecuteAsync(
+                "DELETE FROM tags WHERE repository = @repository AND tag = @tag",
+                stored.Keys.Where(tag => !tags.ContainsKey(tag)).Select(tag => new { repository, tag }), transaction);
+            await connection.ExecuteAsync("""
+                INSERT INTO tags (repository, tag, digest, updated_ms) VALUES (@repository, @Key, @Value, @now)
+                ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest, updated_ms = excluded.updated_ms
+                """,
+                tags.Where(t => stored.GetValueOrDefault(t.Key) != t.Value).Select(t => new { repository, t.Key, t.Value, now = at.ToUnixTimeMilliseconds() }),
+                transaction);
+        }, cancellationToken);
+
+    public async Task<bool> RecordInstanceAsync(string instanceId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(
+            "INSERT INTO registry_instances (instance_id, first_seen_ms) VALUES (@instanceId, @now) ON CONFLICT (instance_id) DO NOTHING",
+            new { instanceId, now = at.ToUnixTimeMilliseconds() }) == 1;
+    }
+
+    public async Task<long> CountInventoryAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>("""
+            SELECT (SELECT COUNT(*) FROM manifests WHERE deleted_ms IS NULL)
+                 + (SELECT COUNT(*) FROM (SELECT DISTINCT repository, child_digest FROM manifest_references) blobs)
+            """);
+    }
+
+    public async Task<IReadOnlyList<ProcessedEvent>> ListEventsAsync(DateTimeOffset from, DateTimeOffset to, string? repository, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string EventId, string MessageType, string Repository, long OccurredMs, string? SourceInstanceId, string Payload)>("""
+            SELECT event_id, message_type, repository, occurred_ms, source_instance_id, payload FROM processed_events
+            WHERE occurred_ms >= @from AND occurred_ms < @to AND (@repository IS NULL OR repository = @repository)
+            ORDER BY occurred_ms, event_id
+            """, new { from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds(), repository });
+        return rows.Select(r => new ProcessedEvent(r.EventId, r.MessageType, r.Repository, DateTimeOffset.FromUnixTimeMilliseconds(r.OccurredMs), r.SourceInstanceId, r.Payload)).ToList();
+    }
+
+    private sealed record SweepRow(
+        string Id, string TriggerName, long StartedMs, long? EnumeratedMs, long? CompletedMs, long? RepositoriesTotal,
+        long RepositoriesDone, long ManifestsChecked, long TagsSeen, string? CatalogError)
+    {
+        public SweepProgress ToProgress() => new(
+            Guid.Parse(Id), TriggerName, DateTimeOffset.FromUnixTimeMilliseconds(StartedMs), Time(EnumeratedMs), Time(CompletedMs),
+            (int?)RepositoriesTotal, (int)RepositoriesDone, (int)ManifestsChecked, (int)TagsSeen, CatalogError);
+
+        private static DateTimeOffset? Time(long? ms) => ms is { } value ? DateTimeOffset.FromUnixTimeMilliseconds(value) : null;
+    }
+}

@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using RegistryIntegrity.TestSupport;
+
+namespace RegistryIntegrity.EndToEnd.Tests;
+
+/// <summary>
+/// The seed's incident: on 2.8, <c>garbage-collect -m</c> deletes the untagged children of a tagged
+/// index and sends no event. The index still answers 200; only a sweep can see the holes.
+/// </summary>
+public sealed class Garbage_collecting_a_tagged_index(RunningProduct product) : IClassFixture<RunningProduct>
+{
+    [Fact]
+    public async Task Is_flagged_broken_naming_every_swept_child_within_10_s_of_the_registry_being_back()
+    {
+        using var registry = product.Registry();
+        var index = await registry.PushIndexAsync("infra/ci", "latest", ["linux/amd64", "linux/arm64"], withAttestation: true);
+        await product.WaitForVerdictAsync(index.Repository, index.Digest, "healthy", TimeSpan.FromSeconds(30));
+
+        await product.Stack.StopAsync(StackServices.Registry);
+        await product.Stack.RunRegistryGarbageCollectAsync(deleteUntagged: true);
+        await product.Stack.StartAsync(StackServices.Registry);
+        var back = Stopwatch.StartNew();
+
+        var sweep = await product.VerifierApi.PostAsync("/v1/sweeps", null);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, sweep.StatusCode);
+        var broken = await product.WaitForVerdictAsync(index.Repository, index.Digest, "broken", TimeSpan.FromSeconds(10));
+        Assert.True(back.Elapsed < TimeSpan.FromSeconds(10), $"flagged after {back.Elapsed}");
+
+        var missing = broken.GetProperty("missing").EnumerateArray()
+            .Where(m => m.GetProperty("kind").GetString() == "child-manifest")
+            .Select(m => m.GetProperty("digest").GetString())
+            .Order().ToList();
+        Assert.Equal(index.Children.Select(c => c.Digest).Order(), missing);
+        Assert.Equal(["latest"], broken.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+
+        var progress = await WaitForSweepAsync(sweep.Headers.Location!);
+        Assert.Equal("completed", progress.GetProperty("status").GetString());
+    }
+
+    private async Task<JsonElement> WaitForSweepAsync(Uri location)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var body = await product.VerifierApi.GetFromJsonAsync<JsonElement>(location);
+            if (body.GetProperty("status").GetString() is "completed" or "failed" || DateTime.UtcNow > deadline)
+                return body;
+            await Task.Delay(200);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using RegistryIntegrity.TestSupport;
+
+namespace RegistryIntegrity.EndToEnd.Tests;
+
+/// <summary>
+/// The whole product, really started: registry 2.8.2 notifies the Listener process, which sends
+/// through RabbitMQ to the Verifier process, which walks the registry and stores verdicts in SQLite.
+/// Scheduled sweeps are off so that each test decides when a sweep runs.
+/// </summary>
+public sealed class RunningProduct : IAsyncLifetime
+{
+    private const string Token = "e2e-webhook-token-0123456789";
+    private string _dataDir = null!;
+
+    public LocalStack Stack { get; private set; } = null!;
+    public ServiceProcess Listener { get; private set; } = null!;
+    public ServiceProcess Verifier { get; private set; } = null!;
+    public HttpClient VerifierApi { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        // The registry needs the Listener's URL in its config, so the Listener's port is chosen first.
+        var listenerPort = LocalStack.GetFreeTcpPorts(1)[0];
+        Stack = await LocalStack.StartAsync(StackServices.RabbitMq | StackServices.Registry, $"http://127.0.0.1:{listenerPort}/v1/events", Token);
+        _dataDir = Directory.CreateTempSubdirectory("rit-e2e-").FullName;
+        Verifier = await ServiceProcess.StartAsync("Verifier", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__RabbitMq"] = Stack.RabbitMqUri.ToString(),
+            ["Registry__BaseUrl"] = Stack.RegistryUri.ToString(),
+            ["Store__ConnectionString"] = $"Data Source={Path.Combine(_dataDir, "verifier.db")}",
+            ["Sweep__Enabled"] = "false",
+        });
+        Listener = await ServiceProcess.StartAsync("Listener", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__RabbitMq"] = Stack.RabbitMqUri.ToString(),
+            ["Listener__BearerTokens__0"] = Token,
+        }, fixedPort: listenerPort);
+        VerifierApi = new HttpClient { BaseAddress = Verifier.BaseUri };
+    }
+
+    public async Task DisposeAsync()
+    {
+        VerifierApi.Dispose();
+        await Listener.DisposeAsync();
+        await Verifier.DisposeAsync();
+        await Stack.DisposeAsync();
+        Directory.Delete(_dataDir, recursive: true);
+    }
+
+    public RegistryPusher Registry() => new(Stack.RegistryUri);
+
+    /// <summary>Polls the Verifier's API until the manifest's current verdict is <paramref name="result"/>.</summary>
+    public async Task<JsonElement> WaitForVerdictAsync(string repository, string digest, string result, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            var response = await VerifierApi.GetAsync($"/v1/manifests?repository={repository}&digest={digest}");
+            if (response.IsSuccessStatusCode)
+            {
+                var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+                last = body.ToString();
+                if (body.GetProperty("manifest").GetProperty("result").GetString() == result)
+                    return body.GetProperty("manifest");
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException(
+            $"No {result} verdict for {repository}@{digest} within {within.TotalSeconds} s. Last: {last}\n" +
+            $"--- listener ---\n{Listener.Output}\n--- verifier ---\n{Verifier.Output}");
+    }
+}
