@@ -8,6 +8,10 @@ var root = new RootCommand("Registry integrity verifier: consumes registry event
     TreatUnmatchedTokensAsErrors = false,
 };
 root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(SweepCommands.CreateSweep());
+root.Subcommands.Add(SweepCommands.CreateBackfill());
+root.Subcommands.Add(ReplayCommands.CreateReplay());
+root.Subcommands.Add(ReplayCommands.CreateReplayErrors());
 root.SetAction(async (parse, cancellationToken) =>
 {
     var builder = WebApplication.CreateBuilder(parse.UnmatchedTokens.ToArray());

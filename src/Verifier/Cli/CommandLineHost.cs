@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MassTransit;
+using RegistryIntegrity.Verifier.Storage;
 using System.Text.Json.Serialization;
 
 namespace RegistryIntegrity.Verifier.Cli;
@@ -30,4 +32,24 @@ internal static class CommandLineHost
         builder.Services.AddVerification();
         return builder.Build();
     }
+
+    /// <summary>A host with the store and a send-only bus, for the verbs that queue work (sweep, backfill, replay).</summary>
+    public static async Task<IHost> StartWithBusAsync(string[] configArgs, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder(configArgs);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddDapperRepositories();
+        builder.Services.AddSweeps();
+        var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
+            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
+        builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(new Uri(rabbitMq))));
+        var host = builder.Build();
+        await host.Services.GetRequiredService<IVerdictStore>().MigrateAsync(cancellationToken);
+        await host.Services.GetRequiredService<IBusControl>().StartAsync(cancellationToken);
+        return host;
+    }
+
+    public static async Task StopBusAsync(IHost host) =>
+        await host.Services.GetRequiredService<IBusControl>().StopAsync(CancellationToken.None);
 }
