@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Text.Json;
 using RegistryIntegrity.TestSupport;
 
 namespace RegistryIntegrity.EndToEnd.Tests;
@@ -35,19 +33,24 @@ public sealed class Garbage_collecting_a_tagged_index(RunningProduct product) : 
         Assert.Equal(index.Children.Select(c => c.Digest).Order(), missing);
         Assert.Equal(["latest"], broken.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
 
-        var progress = await WaitForSweepAsync(sweep.Headers.Location!);
+        var progress = await product.WaitForSweepAsync(sweep.Headers.Location!, TimeSpan.FromSeconds(30));
         Assert.Equal("completed", progress.GetProperty("status").GetString());
     }
 
-    private async Task<JsonElement> WaitForSweepAsync(Uri location)
+    [Fact]
+    public async Task Is_flagged_once_the_restarted_registry_sends_its_first_event()
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var body = await product.VerifierApi.GetFromJsonAsync<JsonElement>(location);
-            if (body.GetProperty("status").GetString() is "completed" or "failed" || DateTime.UtcNow > deadline)
-                return body;
-            await Task.Delay(200);
-        }
+        using var registry = product.Registry();
+        var index = await registry.PushIndexAsync("infra/restart", "latest", ["linux/amd64"], withAttestation: true);
+        await product.WaitForVerdictAsync(index.Repository, index.Digest, "healthy", TimeSpan.FromSeconds(30));
+
+        await product.Stack.StopAsync(StackServices.Registry);
+        await product.Stack.RunRegistryGarbageCollectAsync(deleteUntagged: true);
+        await product.Stack.StartAsync(StackServices.Registry);
+
+        // Any event from the new registry process carries a new source.instanceID: that alone starts a sweep.
+        await registry.PushImageAsync("infra/unrelated", "v1");
+        var broken = await product.WaitForVerdictAsync(index.Repository, index.Digest, "broken", TimeSpan.FromSeconds(15));
+        Assert.Equal(2, broken.GetProperty("missing").EnumerateArray().Count(m => m.GetProperty("kind").GetString() == "child-manifest"));
     }
 }

@@ -9,13 +9,23 @@ namespace RegistryIntegrity.EndToEnd.Tests;
 /// through RabbitMQ to the Verifier process, which walks the registry and stores verdicts in SQLite.
 /// Scheduled sweeps are off so that each test decides when a sweep runs.
 /// </summary>
-public sealed class RunningProduct : IAsyncLifetime
+public class RunningProduct : IAsyncLifetime
 {
     private const string Token = "e2e-webhook-token-0123456789";
     private string _dataDir = null!;
 
+    /// <summary>Without a Listener the registry's notifications go nowhere (it keeps retrying them in memory).</summary>
+    protected virtual bool StartListener => true;
+
+    protected virtual IReadOnlyDictionary<string, string> ExtraVerifierSettings => new Dictionary<string, string>();
+
+    /// <summary>How to run the Verifier (service or CLI verbs) against this stack.</summary>
+    public Dictionary<string, string> VerifierEnvironment { get; private set; } = null!;
+
+    public string DataDir => _dataDir;
+
     public LocalStack Stack { get; private set; } = null!;
-    public ServiceProcess Listener { get; private set; } = null!;
+    public ServiceProcess? Listener { get; private set; }
     public ServiceProcess Verifier { get; private set; } = null!;
     public HttpClient VerifierApi { get; private set; } = null!;
 
@@ -25,31 +35,66 @@ public sealed class RunningProduct : IAsyncLifetime
         var listenerPort = LocalStack.GetFreeTcpPorts(1)[0];
         Stack = await LocalStack.StartAsync(StackServices.RabbitMq | StackServices.Registry, $"http://127.0.0.1:{listenerPort}/v1/events", Token);
         _dataDir = Directory.CreateTempSubdirectory("rit-e2e-").FullName;
-        Verifier = await ServiceProcess.StartAsync("Verifier", new Dictionary<string, string>
+        VerifierEnvironment = new Dictionary<string, string>
         {
             ["ConnectionStrings__RabbitMq"] = Stack.RabbitMqUri.ToString(),
             ["Registry__BaseUrl"] = Stack.RegistryUri.ToString(),
             ["Store__ConnectionString"] = $"Data Source={Path.Combine(_dataDir, "verifier.db")}",
             ["Sweep__Enabled"] = "false",
-        });
-        Listener = await ServiceProcess.StartAsync("Listener", new Dictionary<string, string>
+        };
+        foreach (var (key, value) in ExtraVerifierSettings)
+            VerifierEnvironment[key] = value;
+        Verifier = await ServiceProcess.StartAsync("Verifier", VerifierEnvironment);
+        if (StartListener)
         {
-            ["ConnectionStrings__RabbitMq"] = Stack.RabbitMqUri.ToString(),
-            ["Listener__BearerTokens__0"] = Token,
-        }, fixedPort: listenerPort);
+            Listener = await ServiceProcess.StartAsync("Listener", new Dictionary<string, string>
+            {
+                ["ConnectionStrings__RabbitMq"] = Stack.RabbitMqUri.ToString(),
+                ["Listener__BearerTokens__0"] = Token,
+            }, fixedPort: listenerPort);
+        }
         VerifierApi = new HttpClient { BaseAddress = Verifier.BaseUri };
     }
 
     public async Task DisposeAsync()
     {
         VerifierApi.Dispose();
-        await Listener.DisposeAsync();
+        if (Listener is not null)
+            await Listener.DisposeAsync();
         await Verifier.DisposeAsync();
         await Stack.DisposeAsync();
         Directory.Delete(_dataDir, recursive: true);
     }
 
     public RegistryPusher Registry() => new(Stack.RegistryUri);
+
+    /// <summary>Replaces the Verifier process (same stack) with one using <paramref name="settings"/> on top of the usual ones.</summary>
+    public async Task RestartVerifierAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        await Verifier.DisposeAsync();
+        VerifierApi.Dispose();
+        foreach (var (key, value) in settings)
+            VerifierEnvironment[key] = value;
+        Verifier = await ServiceProcess.StartAsync("Verifier", VerifierEnvironment);
+        VerifierApi = new HttpClient { BaseAddress = Verifier.BaseUri };
+    }
+
+    public Task<(int ExitCode, string Output)> RunVerifierVerbAsync(params string[] arguments) =>
+        ServiceProcess.RunVerbAsync("Verifier", arguments, VerifierEnvironment, TimeSpan.FromMinutes(3));
+
+    public async Task<JsonElement> WaitForSweepAsync(Uri location, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var body = await VerifierApi.GetFromJsonAsync<JsonElement>(location);
+            if (body.GetProperty("status").GetString() is "completed" or "failed")
+                return body;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Sweep {location} not finished within {within.TotalSeconds} s: {body}\n--- verifier ---\n{Verifier.Output}");
+            await Task.Delay(200);
+        }
+    }
 
     /// <summary>Polls the Verifier's API until the manifest's current verdict is <paramref name="result"/>.</summary>
     public async Task<JsonElement> WaitForVerdictAsync(string repository, string digest, string result, TimeSpan within)
@@ -70,6 +115,6 @@ public sealed class RunningProduct : IAsyncLifetime
         }
         throw new TimeoutException(
             $"No {result} verdict for {repository}@{digest} within {within.TotalSeconds} s. Last: {last}\n" +
-            $"--- listener ---\n{Listener.Output}\n--- verifier ---\n{Verifier.Output}");
+            $"--- listener ---\n{Listener?.Output}\n--- verifier ---\n{Verifier.Output}");
     }
 }

@@ -115,6 +115,15 @@ public sealed class ServiceProcess : IAsyncDisposable
             _output.TryDequeue(out _);
     }
 
+    /// <summary>Runs a CLI verb of a service to completion: its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunVerbAsync(
+        string project, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
+    {
+        var environmentWithDefaults = new Dictionary<string, string>(environment) { ["DOTNET_ENVIRONMENT"] = "Production" };
+        var result = await ProcessRunner.RunAsync("dotnet", [AssemblyPath(project), .. arguments], environmentWithDefaults, timeout);
+        return (result.ExitCode, result.StandardOutput + result.StandardError);
+    }
+
     private static string AssemblyPath(string project)
     {
         // Tests and services are built with the same configuration: .../bin/<Configuration>/net10.0/

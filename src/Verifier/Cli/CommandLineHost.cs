@@ -14,9 +14,13 @@ internal static class CommandLineHost
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
+    /// <summary>Configuration as the service reads it (appsettings.json beside the binary, environment, arguments), from any working directory.</summary>
+    public static HostApplicationBuilder CreateBuilder(string[] configArgs) =>
+        Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configArgs, ContentRootPath = AppContext.BaseDirectory });
+
     public static IHost Build(string[] configArgs, string registry, bool plainHttp)
     {
-        var builder = Host.CreateApplicationBuilder(configArgs);
+        var builder = CreateBuilder(configArgs);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var configured = builder.Configuration["Registry:BaseUrl"];
         // The configured registry keeps its URL and credentials; any other host named on the command line is used as given.
@@ -36,7 +40,7 @@ internal static class CommandLineHost
     /// <summary>A host with the store and a send-only bus, for the verbs that queue work (sweep, backfill, replay).</summary>
     public static async Task<IHost> StartWithBusAsync(string[] configArgs, CancellationToken cancellationToken)
     {
-        var builder = Host.CreateApplicationBuilder(configArgs);
+        var builder = CreateBuilder(configArgs);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddDapperRepositories();

@@ -106,7 +106,7 @@ internal static class ReplayCommands
 
     private static async Task<int> ReplayErrorsAsync(bool dryRun, string[] configArgs, TextWriter output, CancellationToken cancellationToken)
     {
-        var configuration = Host.CreateApplicationBuilder(configArgs).Configuration;
+        var configuration = CommandLineHost.CreateBuilder(configArgs).Configuration;
         var uri = configuration.GetConnectionString("RabbitMq") ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set.");
         var factory = new ConnectionFactory { Uri = new Uri(uri) };
         await using var connection = await factory.CreateConnectionAsync(cancellationToken);

@@ -135,22 +135,41 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
     public async Task<ProbeResult> CheckBlobAsync(string repository, string digest, long? expectedSize, CancellationToken cancellationToken)
     {
         EnsureValid(repository, digest, allowTag: false);
-        var ranged = options.Value.BlobCheck == BlobCheckMethod.RangedGet && expectedSize != 0;
-        using var request = new HttpRequestMessage(ranged ? HttpMethod.Get : HttpMethod.Head, $"v2/{repository}/blobs/{digest}");
-        if (ranged)
-            request.Headers.Range = new RangeHeaderValue(0, 0);
-
-        return await SendAsync(request, ranged ? "blob_get" : "blob_head", async response =>
+        if (options.Value.BlobCheck == BlobCheckMethod.Head || expectedSize == 0)
         {
-            if (!ranged)
-                return ProbeResult.Present;
-            // After GC the registry's descriptor cache can answer 200 with an empty body: only bytes received prove the blob.
+            using var head = new HttpRequestMessage(HttpMethod.Head, $"v2/{repository}/blobs/{digest}");
+            return await SendAsync(head, "blob_head", _ => Task.FromResult(ProbeResult.Present), probe => probe, cancellationToken);
+        }
+        // A registry whose blob-descriptor cache outlived the blob's data (GC, cleanup scripts) answers 200/206
+        // and then sends no bytes. Asked twice with the same result, that is the registry saying it cannot
+        // serve the blob: missing. A single empty answer could be a dropped connection, so it is asked again.
+        var first = await GetFirstByteAsync(repository, digest, cancellationToken);
+        return first.ErrorCode == EmptyBody ? await GetFirstByteAsync(repository, digest, cancellationToken) : first;
+    }
+
+    /// <summary>The error code of a blob that the registry claims (200/206) but serves without a byte.</summary>
+    public const string EmptyBody = "EMPTY_BODY";
+
+    private async Task<ProbeResult> GetFirstByteAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"v2/{repository}/blobs/{digest}");
+        request.Headers.Range = new RangeHeaderValue(0, 0);
+        return await SendAsync(request, "blob_get", async response =>
+        {
             var buffer = new byte[1];
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var read = await stream.ReadAsync(buffer, cancellationToken);
+            int read;
+            try
+            {
+                await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+                read = await stream.ReadAsync(buffer, cancellationToken);
+            }
+            catch (HttpIOException e) when (e.HttpRequestError == HttpRequestError.ResponseEnded)
+            {
+                read = 0;
+            }
             return read > 0
                 ? ProbeResult.Present
-                : new ProbeResult(ProbeOutcome.Missing, (int)response.StatusCode, "EMPTY_BODY", "the registry answered without the blob's bytes");
+                : new ProbeResult(ProbeOutcome.Missing, (int)response.StatusCode, EmptyBody, "the registry claims the blob but sends none of its bytes (data gone behind a stale cache)");
         }, probe => probe, cancellationToken);
     }
 
