@@ -20,5 +20,8 @@ read -r passed failed skipped total < <(
     END { printf "%d %d %d %d\n", p, f, s, t }')
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 
+# The alert rules: promtool check + unit tests for every alert.
+deploy/alerts/check.sh || status=$?
+
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then exit 1; fi
 if [ "$total" -eq 0 ]; then echo "no test ran" >&2; exit 1; fi
