@@ -88,6 +88,16 @@ public sealed class RegistryPusher : IDisposable
         return digest;
     }
 
+    /// <summary>Points <paramref name="tag"/> at a manifest already in the repository (GET by digest, PUT by tag).</summary>
+    public async Task TagAsync(string repository, string digest, string mediaType, string tag)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Api($"/v2/{repository}/manifests/{digest}"));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
+        using var response = await _http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        await PushManifestAsync(repository, tag, mediaType, await response.Content.ReadAsByteArrayAsync());
+    }
+
     /// <param name="tag">Null pushes the manifest by digest, untagged.</param>
     /// <param name="platform">"os/architecture[/variant]", written into the config blob.</param>
     public async Task<PushedImage> PushImageAsync(

@@ -5,6 +5,7 @@ using MassTransit;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
 
@@ -17,9 +18,6 @@ namespace RegistryIntegrity.Verifier.Cli;
 /// </summary>
 internal static class ReplayCommands
 {
-    /// <summary>Marks a replayed event so consumers process it even though its id was processed before.</summary>
-    public const string ReplayHeader = "RegistryIntegrity-Replay";
-
     public const int Done = 0, BadArgument = 64;
 
     private static readonly Dictionary<string, Type> EventTypes = new[] { typeof(ManifestPushed), typeof(DigestDeleted), typeof(TagDeleted) }
@@ -86,7 +84,7 @@ internal static class ReplayCommands
                 await endpoint.Send(message, type, Pipe.Execute<SendContext>(context =>
                 {
                     context.MessageId = EventMessageId.From(stored.EventId);
-                    context.Headers.Set(ReplayHeader, "true");
+                    context.Headers.Set(ReplayedEvents.Header, "true");
                 }), cancellationToken);
                 sent++;
             }

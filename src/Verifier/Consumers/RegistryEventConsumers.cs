@@ -12,7 +12,7 @@ public sealed class ManifestPushedConsumer(VerificationService verification, IVe
     public async Task Consume(ConsumeContext<ManifestPushed> context)
     {
         var message = context.Message;
-        if (await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
+        if (!context.IsReplay() && await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
             return;
         await verification.VerifyAsync(message.Repository, message.Digest, message.Tag, ProcessedEvents.From(message), context.CancellationToken);
     }
@@ -27,7 +27,7 @@ public sealed class DigestDeletedConsumer(VerificationService verification, IVer
     public async Task Consume(ConsumeContext<DigestDeleted> context)
     {
         var message = context.Message;
-        if (await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
+        if (!context.IsReplay() && await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
             return;
         await store.MarkDeletedAsync(message.Repository, message.Digest, time.GetUtcNow(), processedEvent: null, context.CancellationToken);
         await verification.VerifyReferrersAsync(message.Repository, message.Digest, context.CancellationToken);
@@ -41,7 +41,7 @@ public sealed class TagDeletedConsumer(IVerdictStore store) : IConsumer<TagDelet
     public async Task Consume(ConsumeContext<TagDeleted> context)
     {
         var message = context.Message;
-        if (await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
+        if (!context.IsReplay() && await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
             return;
         await store.DeleteTagAsync(message.Repository, message.Tag, ProcessedEvents.From(message), context.CancellationToken);
     }

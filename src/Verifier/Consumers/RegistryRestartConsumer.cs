@@ -12,13 +12,14 @@ namespace RegistryIntegrity.Verifier.Consumers;
 public sealed class RegistryRestartConsumer(ISweepStore sweeps, SweepRequester requester, TimeProvider time, ILogger<RegistryRestartConsumer> logger)
     : IConsumer<ManifestPushed>, IConsumer<DigestDeleted>, IConsumer<TagDeleted>
 {
-    public Task Consume(ConsumeContext<ManifestPushed> context) => ObserveAsync(context.Message, context.CancellationToken);
-    public Task Consume(ConsumeContext<DigestDeleted> context) => ObserveAsync(context.Message, context.CancellationToken);
-    public Task Consume(ConsumeContext<TagDeleted> context) => ObserveAsync(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<ManifestPushed> context) => ObserveAsync(context, context.Message);
+    public Task Consume(ConsumeContext<DigestDeleted> context) => ObserveAsync(context, context.Message);
+    public Task Consume(ConsumeContext<TagDeleted> context) => ObserveAsync(context, context.Message);
 
-    private async Task ObserveAsync(IRegistryEvent registryEvent, CancellationToken cancellationToken)
+    private async Task ObserveAsync(ConsumeContext context, IRegistryEvent registryEvent)
     {
-        if (registryEvent.SourceInstanceId is not { Length: > 0 } instance)
+        var cancellationToken = context.CancellationToken;
+        if (context.IsReplay() || registryEvent.SourceInstanceId is not { Length: > 0 } instance)
             return;
         if (!await sweeps.RecordInstanceAsync(instance, time.GetUtcNow(), cancellationToken))
             return;
