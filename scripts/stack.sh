@@ -33,6 +33,7 @@ install() {
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
   command -v curl >/dev/null || missing+=(curl)
+  command -v prometheus >/dev/null || missing+=(prometheus) # the alerting tests run a real Prometheus
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
