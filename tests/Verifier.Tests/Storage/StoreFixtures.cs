@@ -20,6 +20,15 @@ public sealed class PostgresServer : IAsyncLifetime
 
     public async Task<IVerdictStore> CreateStoreAsync()
     {
+        var connections = await CreateDatabaseAsync();
+        var store = new DapperVerdictStore(connections);
+        await store.MigrateAsync(CancellationToken.None);
+        return store;
+    }
+
+    /// <summary>A fresh, migrated database.</summary>
+    public async Task<IDbConnectionFactory> CreateDatabaseAsync()
+    {
         var database = $"store_{Guid.NewGuid():N}";
         await using (var admin = new NpgsqlConnection(_stack!.PostgresConnectionString))
         {
@@ -28,9 +37,9 @@ public sealed class PostgresServer : IAsyncLifetime
             await create.ExecuteNonQueryAsync();
         }
         var connectionString = new NpgsqlConnectionStringBuilder(_stack.PostgresConnectionString) { Database = database }.ToString();
-        var store = new DapperVerdictStore(new NpgsqlConnectionFactory(NpgsqlDataSource.Create(connectionString)));
-        await store.MigrateAsync(CancellationToken.None);
-        return store;
+        var connections = new NpgsqlConnectionFactory(NpgsqlDataSource.Create(connectionString));
+        await new DapperVerdictStore(connections).MigrateAsync(CancellationToken.None);
+        return connections;
     }
 }
 
@@ -42,11 +51,14 @@ public sealed class PostgresCollection : ICollectionFixture<PostgresServer>
 
 public static class SqliteStores
 {
-    public static async Task<IVerdictStore> CreateAsync()
+    public static async Task<IVerdictStore> CreateAsync() => new DapperVerdictStore(await CreateDatabaseAsync());
+
+    /// <summary>A fresh, migrated database file.</summary>
+    public static async Task<IDbConnectionFactory> CreateDatabaseAsync()
     {
         var path = Path.Combine(Path.GetTempPath(), $"verifier-test-{Guid.NewGuid():N}.db");
-        var store = new DapperVerdictStore(new SqliteConnectionFactory($"Data Source={path}"));
-        await store.MigrateAsync(CancellationToken.None);
-        return store;
+        var connections = new SqliteConnectionFactory($"Data Source={path}");
+        await new DapperVerdictStore(connections).MigrateAsync(CancellationToken.None);
+        return connections;
     }
 }
