@@ -1,0 +1,34 @@
+using System.Net;
+using RegistryIntegrity.TestSupport;
+
+namespace RegistryIntegrity.EndToEnd.Tests;
+
+public sealed class Sweeping_while_the_registry_is_down(RunningProduct product) : IClassFixture<RunningProduct>
+{
+    [Fact]
+    public async Task Fails_the_sweep_as_catalog_inaccessible_and_marks_nothing_broken()
+    {
+        using var registry = product.Registry();
+        var image = await registry.PushImageAsync("outage/app", "v1");
+        await product.WaitForVerdictAsync(image.Repository, image.Digest, "healthy", TimeSpan.FromSeconds(30));
+
+        await product.Stack.StopAsync(StackServices.Registry);
+        try
+        {
+            var sweep = await product.VerifierApi.PostAsync("/v1/sweeps", null);
+            Assert.Equal(HttpStatusCode.Accepted, sweep.StatusCode);
+            var progress = await product.WaitForSweepAsync(sweep.Headers.Location!, TimeSpan.FromSeconds(60));
+
+            Assert.Equal("failed", progress.GetProperty("status").GetString());
+            Assert.Contains("catalog inaccessible", progress.GetProperty("progress").GetProperty("catalogError").GetString(), StringComparison.Ordinal);
+            await product.WaitForVerdictAsync(image.Repository, image.Digest, "healthy", TimeSpan.FromSeconds(1));
+            var metrics = await product.VerifierApi.GetStringAsync("/metrics");
+            Assert.Contains("registry_integrity_catalog_accessible 0", metrics, StringComparison.Ordinal);
+            Assert.Contains("registry_integrity_broken_manifests 0", metrics, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await product.Stack.StartAsync(StackServices.Registry);
+        }
+    }
+}
