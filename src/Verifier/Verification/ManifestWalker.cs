@@ -29,10 +29,12 @@ public sealed class ManifestWalker(RegistryClient registry)
         private readonly ConcurrentBag<MissingObject> _missing = [];
         private readonly ConcurrentBag<string> _indeterminate = [];
         private readonly ConcurrentBag<Edge> _edges = [];
-        private readonly ConcurrentBag<Edge> _subjects = [];
+        private readonly ConcurrentDictionary<string, string> _subjects = new(StringComparer.Ordinal);
 
         public Task VisitManifestAsync(string digest, ImmutableList<string> path)
         {
+            // Digests are verified, so a registry cannot serve a cycle; were one to slip through, waiting on
+            // the visit already in progress up the path would never finish.
             if (path.Contains(digest))
             {
                 _indeterminate.Add($"{digest}: reference cycle");
@@ -64,7 +66,7 @@ public sealed class ManifestWalker(RegistryClient registry)
             }
             _manifests[digest] = document.MediaType;
             if (document.Subject is { } subject)
-                _subjects.Add(new Edge(digest, subject, ReferenceKind.ChildManifest));
+                _subjects[digest] = subject;
 
             var childPath = path.Add(digest);
             var visits = new List<Task>(document.References.Count);
@@ -119,7 +121,7 @@ public sealed class ManifestWalker(RegistryClient registry)
                 [.. _indeterminate.Order(StringComparer.Ordinal)],
                 [.. _edges.Distinct()],
                 _manifests.ToDictionary(),
-                [.. _subjects]);
+                _subjects.ToDictionary());
         }
     }
 }

@@ -28,7 +28,7 @@ public sealed class PostgresServer : IAsyncLifetime
             await create.ExecuteNonQueryAsync();
         }
         var connectionString = new NpgsqlConnectionStringBuilder(_stack.PostgresConnectionString) { Database = database }.ToString();
-        var store = new DapperVerdictStore(new NpgsqlConnectionFactory(NpgsqlDataSource.Create(connectionString)));
+        var store = new DapperVerdictStore(new NpgsqlConnectionFactory(NpgsqlDataSource.Create(connectionString)), TimeProvider.System);
         await store.MigrateAsync(CancellationToken.None);
         return store;
     }
@@ -45,7 +45,7 @@ public static class SqliteStores
     public static async Task<IVerdictStore> CreateAsync()
     {
         var path = Path.Combine(Path.GetTempPath(), $"verifier-test-{Guid.NewGuid():N}.db");
-        var store = new DapperVerdictStore(new SqliteConnectionFactory($"Data Source={path}"));
+        var store = new DapperVerdictStore(new SqliteConnectionFactory($"Data Source={path}"), TimeProvider.System);
         await store.MigrateAsync(CancellationToken.None);
         return store;
     }
