@@ -33,6 +33,8 @@ install() {
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
   command -v curl >/dev/null || missing+=(curl)
+  # htpasswd -B writes the bcrypt files of the tests' htpasswd-auth registry.
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
