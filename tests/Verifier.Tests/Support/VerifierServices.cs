@@ -11,7 +11,8 @@ public static class VerifierServices
 {
     /// <param name="registry">Replaces the socket handler under the registry client (and the token client): a fake registry.</param>
     public static ServiceProvider Create(
-        IDictionary<string, string?> configuration, HttpMessageHandler? registry = null, TimeProvider? time = null, ILoggerProvider? logs = null)
+        IDictionary<string, string?> configuration, HttpMessageHandler? registry = null, TimeProvider? time = null, ILoggerProvider? logs = null,
+        Action<IServiceCollection>? configure = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(configuration).Build());
@@ -29,6 +30,7 @@ public static class VerifierServices
             services.AddHttpClient<RegistryClient>().ConfigurePrimaryHttpMessageHandler(() => registry);
             services.AddHttpClient(RegistryAuthenticator.TokenClientName).ConfigurePrimaryHttpMessageHandler(() => registry);
         }
+        configure?.Invoke(services);
         // Retries keep their number but not their seconds of back-off, so failure cases stay quick.
         services.PostConfigureAll<HttpStandardResilienceOptions>(options => options.Retry.Delay = TimeSpan.FromMilliseconds(1));
         return services.BuildServiceProvider();
