@@ -22,7 +22,11 @@ public sealed class RegistryAuthenticator(
     /// <summary>Used when the token response has no <c>expires_in</c>, as the token specification says.</summary>
     public static readonly TimeSpan DefaultTokenLifetime = TimeSpan.FromSeconds(60);
 
+    /// <summary>After the realm refused or failed, requests for that scope go without a token this long instead of asking again each.</summary>
+    public static readonly TimeSpan RealmFailureBackoff = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<string, CachedToken> _tokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _failedUntil = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _fetching = new(1, 1);
     private volatile Challenge? _challenge;
 
@@ -91,9 +95,15 @@ public sealed class RegistryAuthenticator(
             // Another request may have fetched it while this one waited.
             if (!forceRefresh && _tokens.TryGetValue(key, out cached) && time.GetUtcNow() < cached.RefreshAfter)
                 return new AuthenticationHeaderValue("Bearer", cached.Value);
+            if (_failedUntil.TryGetValue(key, out var until) && time.GetUtcNow() < until)
+                return null;
             var token = await FetchTokenAsync(realm, service, scope, cancellationToken);
             if (token is null)
+            {
+                _failedUntil[key] = time.GetUtcNow() + RealmFailureBackoff;
                 return null;
+            }
+            _failedUntil.TryRemove(key, out _);
             _tokens[key] = token;
             return new AuthenticationHeaderValue("Bearer", token.Value);
         }

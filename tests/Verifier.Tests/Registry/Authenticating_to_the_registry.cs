@@ -110,6 +110,13 @@ public sealed class Authenticating_to_the_registry : IDisposable
         Assert.Contains("unauthorized", probe.Reason, StringComparison.Ordinal);
         Assert.Contains("answered 401", _logs.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("wrong", _logs.Text, StringComparison.Ordinal);
+
+        // A sweep does not ask a refusing realm again for every request, only after a pause.
+        await client.CheckBlobAsync(Repo, _blob, 10, default);
+        Assert.Single(_tokenRequests);
+        _time.Advance(RegistryAuthenticator.RealmFailureBackoff);
+        await client.CheckBlobAsync(Repo, _blob, 10, default);
+        Assert.Equal(2, _tokenRequests.Count);
     }
 
     [Fact]
