@@ -23,8 +23,9 @@ public sealed class ManifestWalker(RegistryClient registry)
 
     private sealed class Walk(RegistryClient registry, string repository, CancellationToken cancellationToken)
     {
-        private readonly ConcurrentDictionary<string, Task> _visitedManifests = new();
-        private readonly ConcurrentDictionary<string, Task<ProbeResult>> _checkedBlobs = new();
+        // Lazy: GetOrAdd may run a value factory twice under a race, which would send the request twice.
+        private readonly ConcurrentDictionary<string, Lazy<Task>> _visitedManifests = new();
+        private readonly ConcurrentDictionary<string, Lazy<Task<ProbeResult>>> _checkedBlobs = new();
         private readonly ConcurrentDictionary<string, string?> _manifests = new();
         private readonly ConcurrentBag<MissingObject> _missing = [];
         private readonly ConcurrentBag<string> _indeterminate = [];
@@ -45,7 +46,7 @@ public sealed class ManifestWalker(RegistryClient registry)
                 _indeterminate.Add($"{digest}: nested deeper than {MaxDepth} levels");
                 return Task.CompletedTask;
             }
-            return _visitedManifests.GetOrAdd(digest, _ => VisitOnceAsync(digest, path));
+            return _visitedManifests.GetOrAdd(digest, _ => new Lazy<Task>(() => VisitOnceAsync(digest, path))).Value;
         }
 
         private async Task VisitOnceAsync(string digest, ImmutableList<string> path)
@@ -83,14 +84,11 @@ public sealed class ManifestWalker(RegistryClient registry)
 
         private async Task CheckBlobAsync(Descriptor blob, ImmutableList<string> path)
         {
-            var first = false;
-            var check = _checkedBlobs.GetOrAdd(blob.Digest, _ =>
-            {
-                first = true;
-                return registry.CheckBlobAsync(repository, blob.Digest, blob.Size, cancellationToken);
-            });
-            var probe = await check;
-            if (first)
+            var check = new Lazy<Task<ProbeResult>>(() => registry.CheckBlobAsync(repository, blob.Digest, blob.Size, cancellationToken));
+            var stored = _checkedBlobs.GetOrAdd(blob.Digest, check);
+            var probe = await stored.Value;
+            // A blob shared by several manifests is reported once, on the path of the first that asked.
+            if (ReferenceEquals(stored, check))
                 Record(probe, blob.Kind == ReferenceKind.Config ? "config" : "layer", blob.Digest, path);
         }
 
