@@ -34,6 +34,8 @@ install() {
   [ -n "$PG_BIN" ] && [ -x "$PG_BIN/postgres" ] || missing+=(postgresql)
   command -v curl >/dev/null || missing+=(curl)
   command -v prometheus >/dev/null || missing+=(prometheus) # the alerting tests run a real Prometheus
+  # htpasswd -B writes the bcrypt files of the tests' htpasswd-auth registry.
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

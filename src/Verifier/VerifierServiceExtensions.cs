@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using MassTransit;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -85,18 +87,29 @@ public static class VerifierServiceExtensions
         services.TryAddTimeProvider();
         services.AddSingleton<RegistryMetrics>();
         services.AddSingleton<VerifierMetrics>();
-        services.AddHttpClient<RegistryClient>((provider, http) =>
+        services.AddSingleton<RegistryCredentials>();
+        services.AddSingleton<RegistryAuthenticator>();
+        services.AddSingleton<RequestBudget>();
+        services.AddTransient<RegistryAuthenticationHandler>();
+        services.AddTransient<RequestBudgetHandler>();
+
+        services.AddHttpClient(RegistryAuthenticator.TokenClientName, (provider, http) =>
+                http.Timeout = provider.GetRequiredService<IOptions<RegistryOptions>>().Value.RequestTimeout)
+            .ConfigurePrimaryHttpMessageHandler(provider => CreatePrimaryHandler(provider.GetRequiredService<IOptions<RegistryOptions>>().Value));
+
+        // Outermost first: the request budget (waiting for it is not a timeout), the standard resilience
+        // pipeline (concurrency limit, timeouts, retries, circuit breaker), authentication (each attempt
+        // carries a current token), then the socket handler, which follows blob redirects without
+        // forwarding the Authorization header.
+        var registry = services.AddHttpClient<RegistryClient>((provider, http) =>
             {
                 var options = provider.GetRequiredService<IOptions<RegistryOptions>>().Value;
                 http.BaseAddress = EnsureTrailingSlash(options.BaseUrl!);
                 http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns timeouts
-                if (options.Username is { Length: > 0 } user)
-                {
-                    http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
-                        "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{options.Password}")));
-                }
             })
-            .AddStandardResilienceHandler()
+            .ConfigurePrimaryHttpMessageHandler(provider => CreatePrimaryHandler(provider.GetRequiredService<IOptions<RegistryOptions>>().Value))
+            .AddHttpMessageHandler<RequestBudgetHandler>();
+        registry.AddStandardResilienceHandler()
             .Configure((resilience, provider) =>
             {
                 var options = provider.GetRequiredService<IOptions<RegistryOptions>>().Value;
@@ -106,6 +119,7 @@ public static class VerifierServiceExtensions
                 resilience.TotalRequestTimeout.Timeout = options.RequestTimeout * 4;
                 resilience.CircuitBreaker.SamplingDuration = options.RequestTimeout * 2;
             });
+        registry.AddHttpMessageHandler<RegistryAuthenticationHandler>();
         services.AddTransient<ManifestWalker>();
         services.AddTransient<VerificationService>();
         return services;
@@ -141,6 +155,43 @@ public static class VerifierServiceExtensions
         return app;
     }
 
+    private static SocketsHttpHandler CreatePrimaryHandler(RegistryOptions options)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            // .NET drops the Authorization header when it follows a redirect, so a signed blob URL never sees the credentials.
+            AllowAutoRedirect = true,
+            MaxAutomaticRedirections = 5,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        };
+        if (options.CaCertificateFile is { } bundle)
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(bundle);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, presented, errors) =>
+                TrustedByBundle(roots, certificate, presented, errors);
+        }
+        return handler;
+    }
+
+    /// <summary>The certificate must chain to the bundle (and only to it) and match the host name.</summary>
+    private static bool TrustedByBundle(X509Certificate2Collection roots, X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors)
+    {
+        if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch) || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
+            return false;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (presented is not null)
+        {
+            foreach (var element in presented.ChainElements)
+                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+        }
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(leaf);
+    }
+
     private static void TryAddTimeProvider(this IServiceCollection services)
     {
         if (services.All(s => s.ServiceType != typeof(TimeProvider)))
@@ -164,7 +215,7 @@ internal sealed class StoreHealthCheck(IVerdictStore store) : IHealthCheck
     {
         try
         {
-            await store.CountVerdictsAsync(cancellationToken);
+            await store.PingAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)

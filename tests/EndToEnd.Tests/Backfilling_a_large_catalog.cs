@@ -37,7 +37,8 @@ public sealed class Backfilling_a_large_catalog(VerifierWithoutEvents product) :
         Assert.True(exitCode == 0, output);
         Assert.Contains($"repositories {Repositories}/{Repositories}, tags {Repositories * TagsPerRepository}", output, StringComparison.Ordinal);
         var status = await product.VerifierApi.GetFromJsonAsync<JsonElement>("/v1/status");
-        Assert.Equal(Repositories, status.GetProperty("healthy").GetInt64());
-        Assert.Equal(0, status.GetProperty("broken").GetInt64());
+        Assert.Equal(Repositories, status.GetProperty("manifests").GetProperty("healthy").GetInt64());
+        Assert.Equal(0, status.GetProperty("manifests").GetProperty("broken").GetInt64());
+        Assert.Equal("completed", status.GetProperty("lastCompletedSweep").GetProperty("status").GetString());
     }
 }

@@ -51,7 +51,7 @@ public sealed class Cleaning_up_behind_the_registry(RunningProduct product) : IC
             var tags = manifest.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!).Order().ToArray();
             if (tags.SequenceEqual(expected))
                 return;
-            Assert.True(DateTime.UtcNow < deadline, $"tags are [{string.Join(", ", tags)}], expected [{string.Join(", ", expected)}]");
+            Assert.True(DateTime.UtcNow < deadline, $"tags are [{string.Join(", ", tags)}], expected [{string.Join(", ", expected)}]\n{product.Verifier.Output}");
             await Task.Delay(200);
             manifest = await product.WaitForVerdictAsync(image.Repository, image.Digest, "healthy", TimeSpan.FromSeconds(5));
         }

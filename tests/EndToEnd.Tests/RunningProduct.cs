@@ -63,6 +63,7 @@ public class RunningProduct : IAsyncLifetime
             await Listener.DisposeAsync();
         await Verifier.DisposeAsync();
         await Stack.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_dataDir, recursive: true);
     }
 

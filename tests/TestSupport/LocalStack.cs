@@ -15,7 +15,7 @@ public sealed class LocalStack : IAsyncDisposable
     private readonly Dictionary<string, string> _environment;
     private bool _disposed;
 
-    private LocalStack(string stackScript, string stackDir, string? listenerUrl, string? webhookToken)
+    private LocalStack(string stackScript, string stackDir, string? listenerUrl, string? webhookToken, IReadOnlyDictionary<string, string>? registryEnvironment)
     {
         _stackScript = stackScript;
         StackDir = stackDir;
@@ -38,6 +38,15 @@ public sealed class LocalStack : IAsyncDisposable
             ["LISTENER_URL"] = ListenerUrl,
             ["WEBHOOK_TOKEN"] = WebhookToken,
         };
+        foreach (var (name, value) in registryEnvironment ?? new Dictionary<string, string>())
+        {
+            if (!name.StartsWith("REGISTRY_", StringComparison.Ordinal) || _environment.ContainsKey(name))
+            {
+                throw new ArgumentException($"'{name}' is not a registry configuration override (REGISTRY_<SECTION>_<KEY>).", nameof(registryEnvironment));
+            }
+
+            _environment[name] = value;
+        }
     }
 
     public string StackDir { get; }
@@ -66,16 +75,21 @@ public sealed class LocalStack : IAsyncDisposable
     /// Where the registry sends its notifications. When null, a free port nobody listens on:
     /// never the script's default 5080, where a developer's real listener may be running.
     /// </param>
+    /// <param name="registryEnvironment">
+    /// Overrides of the generated registry config in distribution's own environment form, e.g.
+    /// <c>REGISTRY_AUTH=htpasswd</c>, <c>REGISTRY_AUTH_HTPASSWD_PATH=...</c>: the registry process inherits them.
+    /// </param>
     public static async Task<LocalStack> StartAsync(
         StackServices which,
         string? listenerUrl = null,
-        string? webhookToken = null)
+        string? webhookToken = null,
+        IReadOnlyDictionary<string, string>? registryEnvironment = null)
     {
         var stackScript = Path.Combine(RepositoryRoot.Find(), "scripts", "stack.sh");
         var stackDir = Path.Combine(Path.GetTempPath(), "rit-stack-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(stackDir);
 
-        var stack = new LocalStack(stackScript, stackDir, listenerUrl, webhookToken);
+        var stack = new LocalStack(stackScript, stackDir, listenerUrl, webhookToken, registryEnvironment);
         try
         {
             stack.RegistryConfigPath = (await stack.RunScriptAsync("registry-config")).Trim();

@@ -44,13 +44,15 @@ public sealed class RegistryPusher : IDisposable
     private readonly HttpClient _http;
 
     public RegistryPusher(Uri registryUri, string? username = null, string? password = null)
+        : this(registryUri, username is null ? null : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}"))))
+    {
+    }
+
+    /// <param name="authorization">Sent with every request, e.g. a bearer token for a token-auth registry.</param>
+    public RegistryPusher(Uri registryUri, AuthenticationHeaderValue? authorization)
     {
         _http = new HttpClient { BaseAddress = registryUri, Timeout = TimeSpan.FromSeconds(60) };
-        if (username is not null)
-        {
-            var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}"));
-            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", credentials);
-        }
+        _http.DefaultRequestHeaders.Authorization = authorization;
     }
 
     public static string ComputeDigest(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content));

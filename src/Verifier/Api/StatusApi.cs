@@ -1,15 +1,29 @@
 using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 
 namespace RegistryIntegrity.Verifier.Api;
 
 public static class StatusApi
 {
+    /// <summary>How long <c>/v1/status</c> waits for the registry before calling it unreachable.</summary>
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(3);
+
     public static IEndpointRouteBuilder MapStatusApi(this IEndpointRouteBuilder routes)
     {
         var v1 = routes.MapGroup("/v1");
-        v1.MapGet("/status", async (IVerdictStore store, CancellationToken cancellationToken) =>
-            Results.Ok(await store.CountVerdictsAsync(cancellationToken)));
+        v1.MapGet("/status", async (IVerdictStore store, ISweepStore sweeps, RegistryClient registry, TimeProvider time, CancellationToken cancellationToken) =>
+        {
+            var counts = await store.CountVerdictsAsync(cancellationToken);
+            return Results.Ok(new
+            {
+                manifests = new { counts.Healthy, counts.Broken, counts.Indeterminate },
+                counts.MissingObjects,
+                registry = await PingAsync(registry, time, cancellationToken),
+                lastCompletedSweep = await sweeps.GetLatestSweepAsync(completedOnly: true, cancellationToken),
+                latestSweep = await sweeps.GetLatestSweepAsync(completedOnly: false, cancellationToken),
+            });
+        });
         v1.MapGet("/broken", async (IVerdictStore store, CancellationToken cancellationToken) =>
             Results.Ok(await store.ListBrokenAsync(cancellationToken)));
         v1.MapGet("/manifests", async (string? repository, string? digest, IVerdictStore store, CancellationToken cancellationToken) =>
@@ -24,5 +38,21 @@ public static class StatusApi
             return Results.Ok(new { manifest, history });
         });
         return routes;
+    }
+
+    private static async Task<object> PingAsync(RegistryClient registry, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(PingTimeout);
+        var checkedAt = time.GetUtcNow();
+        try
+        {
+            var probe = await registry.PingAsync(timeout.Token);
+            return new { reachable = probe.Outcome == ProbeOutcome.Present, probe.StatusCode, probe.ErrorCode, probe.Reason, checkedAt };
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new { reachable = false, StatusCode = (int?)null, ErrorCode = (string?)null, Reason = $"no answer within {PingTimeout.TotalSeconds} s", checkedAt };
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Verification;
 
@@ -18,22 +19,44 @@ internal static class CheckCommand
         var reference = new Argument<string>("reference") { Description = "<registry>/<repository>(:<tag>|@<digest>), e.g. 127.0.0.1:5000/team/app:v1" };
         var json = new Option<bool>("--json") { Description = "Print the verdict as JSON." };
         var plainHttp = new Option<bool>("--plain-http") { Description = "Talk to the registry over http:// instead of https://." };
-        var command = new Command("check", "Walk one image now and print its verdict.") { reference, json, plainHttp };
+        var command = new Command("check", "Walk one image now and print its verdict. Configuration overrides such as --Registry:Username=ci are accepted.")
+        {
+            reference, json, plainHttp,
+        };
+        // Configuration overrides arrive as unmatched tokens; anything else unknown is still an error (see RunAsync).
+        command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((parse, cancellationToken) =>
-            RunAsync(parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(plainHttp), parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Output, cancellationToken));
+            RunAsync(parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(plainHttp), parse.UnmatchedTokens.ToArray(),
+                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string value, bool json, bool plainHttp, string[] configArgs, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(
+        string value, bool json, bool plainHttp, string[] configArgs, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
-        if (!ImageReference.TryParse(value, out var image, out var error))
+        if (configArgs.FirstOrDefault(a => !(a.StartsWith("--", StringComparison.Ordinal) && a.Contains(':', StringComparison.Ordinal))) is { } unknown)
         {
-            await Console.Error.WriteLineAsync($"check: {error}");
+            await error.WriteLineAsync($"check: unknown argument '{unknown}' (configuration overrides look like --Registry:Username=ci)");
+            return BadArgument;
+        }
+        if (!ImageReference.TryParse(value, out var image, out var problem))
+        {
+            await error.WriteLineAsync($"check: {problem}");
             return BadArgument;
         }
         using var host = CommandLineHost.Build(configArgs, image!.Registry, plainHttp);
-        var registry = host.Services.GetRequiredService<RegistryClient>();
-        var walker = host.Services.GetRequiredService<ManifestWalker>();
+        RegistryClient registry;
+        ManifestWalker walker;
+        try
+        {
+            registry = host.Services.GetRequiredService<RegistryClient>();
+            walker = host.Services.GetRequiredService<ManifestWalker>();
+        }
+        catch (OptionsValidationException e)
+        {
+            await error.WriteLineAsync($"check: invalid configuration: {string.Join("; ", e.Failures)}");
+            return BadArgument;
+        }
 
         var digest = image.Reference;
         if (!digest.Contains(':', StringComparison.Ordinal))

@@ -23,15 +23,15 @@ internal static class CommandLineHost
         var builder = CreateBuilder(configArgs);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var configured = builder.Configuration["Registry:BaseUrl"];
-        // The configured registry keeps its URL and credentials; any other host named on the command line is used as given.
+        // The configured registry keeps its URL and credentials. Any other host named on the command line is
+        // used as given, with only the credentials given on the command line: configured ones belong to another registry.
         if (configured is null || !Uri.TryCreate(configured, UriKind.Absolute, out var uri) || !uri.Authority.Equals(registry, StringComparison.OrdinalIgnoreCase))
         {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Registry:BaseUrl"] = $"{(plainHttp ? "http" : "https")}://{registry}/",
-                ["Registry:Username"] = null,
-                ["Registry:Password"] = null,
-            });
+            var commandLine = new ConfigurationBuilder().AddCommandLine(configArgs).Build();
+            var overrides = new Dictionary<string, string?> { ["Registry:BaseUrl"] = $"{(plainHttp ? "http" : "https")}://{registry}/" };
+            foreach (var key in (string[])["Username", "Password", "UsernameFile", "PasswordFile"])
+                overrides[$"Registry:{key}"] = commandLine[$"Registry:{key}"];
+            builder.Configuration.AddInMemoryCollection(overrides);
         }
         builder.Services.AddVerification();
         return builder.Build();

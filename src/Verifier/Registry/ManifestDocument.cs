@@ -22,29 +22,52 @@ public sealed record ManifestDocument(string? MediaType, IReadOnlyList<Descripto
         var mediaType = String(root, "mediaType") ?? contentType;
         var references = new List<Descriptor>();
 
+        if (IsSchema1(root))
+        {
+            // Legacy schema1 lists layers only, once per history entry.
+            mediaType = ManifestMediaTypes.IsSchema1(contentType) ? contentType : ManifestMediaTypes.DockerSchema1Signed;
+            if (root.TryGetProperty("fsLayers", out var fsLayers) && fsLayers.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var layer in fsLayers.EnumerateArray())
+                    references.Add(new Descriptor(ReferenceKind.Layer, ValidDigest(String(layer, "blobSum")), null, null, false));
+            }
+            return new ManifestDocument(mediaType, [.. references.Distinct()], null);
+        }
+
         if (root.TryGetProperty("manifests", out var manifests) && manifests.ValueKind == JsonValueKind.Array)
             references.AddRange(manifests.EnumerateArray().Select(d => Describe(ReferenceKind.ChildManifest, d)));
         if (root.TryGetProperty("config", out var config) && config.ValueKind == JsonValueKind.Object)
             references.Add(Describe(ReferenceKind.Config, config));
         if (root.TryGetProperty("layers", out var layers) && layers.ValueKind == JsonValueKind.Array)
             references.AddRange(layers.EnumerateArray().Select(d => Describe(ReferenceKind.Layer, d)));
+        // The short-lived OCI artifact manifest (image-spec 1.1 release candidates) listed its blobs here.
         if (root.TryGetProperty("blobs", out var blobs) && blobs.ValueKind == JsonValueKind.Array)
             references.AddRange(blobs.EnumerateArray().Select(d => Describe(ReferenceKind.Layer, d)));
-        if (root.TryGetProperty("fsLayers", out var fsLayers) && fsLayers.ValueKind == JsonValueKind.Array)
-        {
-            mediaType ??= ManifestMediaTypes.DockerSchema1Signed;
-            foreach (var layer in fsLayers.EnumerateArray())
-                references.Add(new Descriptor(ReferenceKind.Layer, ValidDigest(String(layer, "blobSum")), null, null, false));
-        }
 
         string? subject = null;
         if (root.TryGetProperty("subject", out var subjectElement) && subjectElement.ValueKind == JsonValueKind.Object)
             subject = ValidDigest(String(subjectElement, "digest"));
 
-        // Schema1 lists a layer once per history entry; walk each digest once.
-        var distinct = references.DistinctBy(r => (r.Kind, r.Digest)).ToList();
-        return new ManifestDocument(mediaType, distinct, subject);
+        return new ManifestDocument(mediaType, [.. references.DistinctBy(r => (r.Kind, r.Digest))], subject);
     }
+
+    /// <summary>Whether the body is a legacy schema1 manifest (<c>"schemaVersion": 1</c>).</summary>
+    public static bool IsSchema1(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            return IsSchema1(document.RootElement);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsSchema1(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty("schemaVersion", out var version)
+        && version.ValueKind == JsonValueKind.Number && version.TryGetInt32(out var number) && number == 1;
 
     private static Descriptor Describe(ReferenceKind kind, JsonElement element)
     {

@@ -53,7 +53,9 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
             if (body is null)
                 return new ManifestResponse(ProbeResult.Indeterminate($"manifest larger than {limit} bytes", 200), null, null);
             var mediaType = response.Content.Headers.ContentType?.MediaType;
-            if (ReferenceGrammar.IsDigest(reference) && !ManifestMediaTypes.IsSchema1(mediaType) && !DigestMatches(reference, body))
+            // A signed schema1 manifest's digest covers its payload without the signatures, not the body.
+            var digestChecked = !(ManifestMediaTypes.IsSchema1(mediaType) && ManifestDocument.IsSchema1(body));
+            if (ReferenceGrammar.IsDigest(reference) && digestChecked && !DigestMatches(reference, body))
                 return new ManifestResponse(ProbeResult.Indeterminate("manifest body does not match its digest", 200), null, null);
             return new ManifestResponse(ProbeResult.Present, body, mediaType);
         }, probe => new ManifestResponse(probe, null, null), cancellationToken);
@@ -173,6 +175,14 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
         }, probe => probe, cancellationToken);
     }
 
+    /// <summary><c>GET /v2/</c>: whether the registry answers at all (401 counts: it is up and wants credentials).</summary>
+    public async Task<ProbeResult> PingAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v2/");
+        var probe = await SendAsync(request, "ping", _ => Task.FromResult(ProbeResult.Present), probe => probe, cancellationToken);
+        return probe.StatusCode is 401 ? probe with { Outcome = ProbeOutcome.Present } : probe;
+    }
+
     private async Task<T> SendAsync<T>(
         HttpRequestMessage request, string kind, Func<HttpResponseMessage, Task<T>> onSuccess, Func<ProbeResult, T> onFailure,
         CancellationToken cancellationToken)
@@ -185,12 +195,15 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
         catch (Exception e) when (IsTransportFailure(e, cancellationToken))
         {
             metrics.CountRequest(kind, "error");
+            if (e is not RequestBudgetExceededException)
+                metrics.ObserveRegistry(answered: false);
             return onFailure(ProbeResult.Indeterminate(DescribeFailure(e)));
         }
 
         using (response)
         {
             metrics.CountRequest(kind, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            metrics.ObserveRegistry(answered: (int)response.StatusCode < 500);
             if (response.IsSuccessStatusCode)
             {
                 try
@@ -283,14 +296,15 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
     }
 
     private static bool IsTransportFailure(Exception e, CancellationToken cancellationToken) =>
-        e is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or RateLimiterRejectedException or IOException
+        e is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or RateLimiterRejectedException or RequestBudgetExceededException or IOException
         || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
     private static string DescribeFailure(Exception e) => e switch
     {
         BrokenCircuitException => "circuit open: the registry failed repeatedly",
         TimeoutRejectedException or OperationCanceledException => "timed out",
-        RateLimiterRejectedException => "request budget exhausted",
+        RateLimiterRejectedException => "too many requests queued for the registry's concurrency limit",
+        RequestBudgetExceededException => "too many requests queued for the registry's request budget",
         HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => "registry unreachable (connection failed)",
         _ => $"request failed: {e.Message}",
     };

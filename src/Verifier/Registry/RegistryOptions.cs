@@ -11,7 +11,7 @@ public enum BlobCheckMethod
     Head,
 }
 
-public sealed class RegistryOptions
+public sealed class RegistryOptions : IValidatableObject
 {
     public const string SectionName = "Registry";
 
@@ -19,8 +19,19 @@ public sealed class RegistryOptions
     [Required]
     public Uri? BaseUrl { get; set; }
 
+    /// <summary>Used for HTTP Basic and, on a token-auth registry, to obtain tokens from its realm.</summary>
     public string? Username { get; set; }
+
     public string? Password { get; set; }
+
+    /// <summary>A file holding the username (a mounted Kubernetes secret); re-read when it changes.</summary>
+    public string? UsernameFile { get; set; }
+
+    /// <summary>A file holding the password (a mounted Kubernetes secret); re-read when it changes.</summary>
+    public string? PasswordFile { get; set; }
+
+    /// <summary>PEM bundle of CA certificates trusted for the registry and its token realm, instead of the system store.</summary>
+    public string? CaCertificateFile { get; set; }
 
     public BlobCheckMethod BlobCheck { get; set; } = BlobCheckMethod.RangedGet;
 
@@ -28,10 +39,29 @@ public sealed class RegistryOptions
     [Range(1, 256)]
     public int MaxConcurrency { get; set; } = 8;
 
+    /// <summary>Requests per second the Verifier may send to the registry (token bucket); 0 for no budget.</summary>
+    [Range(0, 100_000)]
+    public int MaxRequestsPerSecond { get; set; } = 300;
+
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Manifest bodies larger than this are refused.</summary>
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (BaseUrl is { } url && (!url.IsAbsoluteUri || url.Scheme is not ("http" or "https")))
+            yield return new ValidationResult("Registry:BaseUrl must be an absolute http(s) URL.", [nameof(BaseUrl)]);
+        if (Password is not null && PasswordFile is not null)
+            yield return new ValidationResult("Set Registry:Password or Registry:PasswordFile, not both.", [nameof(Password), nameof(PasswordFile)]);
+        if (Username is not null && UsernameFile is not null)
+            yield return new ValidationResult("Set Registry:Username or Registry:UsernameFile, not both.", [nameof(Username), nameof(UsernameFile)]);
+        foreach (var (name, path) in new[] { (nameof(UsernameFile), UsernameFile), (nameof(PasswordFile), PasswordFile), (nameof(CaCertificateFile), CaCertificateFile) })
+        {
+            if (path is not null && !File.Exists(path))
+                yield return new ValidationResult($"Registry:{name} names a file that does not exist.", [name]);
+        }
+    }
 }

@@ -38,8 +38,11 @@ public interface ISweepStore
     /// <summary>Live manifests of a repository that have a verdict (walked roots).</summary>
     Task<IReadOnlyList<string>> ListVerifiedManifestsAsync(string repository, CancellationToken cancellationToken);
 
-    /// <summary>Makes the repository's tags exactly <paramref name="tags"/> (tag -> digest).</summary>
-    Task ReconcileTagsAsync(string repository, IReadOnlyDictionary<string, string> tags, DateTimeOffset at, CancellationToken cancellationToken);
+    /// <summary>
+    /// Makes the repository's tags exactly <paramref name="tags"/> (tag -> digest), as listed at
+    /// <paramref name="listedAt"/>; ignored (false) when a later listing was reconciled already.
+    /// </summary>
+    Task<bool> ReconcileTagsAsync(string repository, IReadOnlyDictionary<string, string> tags, DateTimeOffset listedAt, CancellationToken cancellationToken);
 
     /// <summary>True when the registry instance id was never seen before (the registry restarted).</summary>
     Task<bool> RecordInstanceAsync(string instanceId, DateTimeOffset at, CancellationToken cancellationToken);

@@ -6,8 +6,10 @@ namespace RegistryIntegrity.Verifier.Storage;
 public sealed record ProcessedEvent(
     string EventId, string MessageType, string Repository, DateTimeOffset OccurredAt, string? SourceInstanceId, string Payload);
 
+/// <summary>Live manifests by latest verdict, and the objects missing from the broken ones.</summary>
 public sealed record VerdictCounts(long Broken, long Indeterminate, long Healthy, long MissingObjects);
 
+/// <param name="Subject">For an artifact (signature, SBOM): the manifest it is about.</param>
 public sealed record ManifestVerdict(
     string Repository,
     string Digest,
@@ -18,7 +20,8 @@ public sealed record ManifestVerdict(
     DateTimeOffset? DeletedAt,
     IReadOnlyList<MissingObject> Missing,
     IReadOnlyList<string> Reasons,
-    IReadOnlyList<string> Tags);
+    IReadOnlyList<string> Tags,
+    string? Subject);
 
 public sealed record VerdictHistoryEntry(string Result, DateTimeOffset CheckedAt, IReadOnlyList<MissingObject> Missing, IReadOnlyList<string> Reasons, string? EventId);
 
@@ -26,6 +29,9 @@ public sealed record VerdictHistoryEntry(string Result, DateTimeOffset CheckedAt
 public interface IVerdictStore
 {
     Task MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>One cheap round trip to the database; throws when it cannot be reached.</summary>
+    Task PingAsync(CancellationToken cancellationToken);
 
     Task<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken);
 

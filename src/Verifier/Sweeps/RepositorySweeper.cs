@@ -22,6 +22,7 @@ public sealed class RepositorySweeper(
 
     public async Task<RepositorySweepResult> SweepAsync(string repository, CancellationToken cancellationToken)
     {
+        var listedAt = time.GetUtcNow();
         var (tags, listingProblem) = await ListTagsAsync(repository, cancellationToken);
         var resolved = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         var unresolved = new ConcurrentBag<string>();
@@ -44,14 +45,15 @@ public sealed class RepositorySweeper(
         await Parallel.ForEachAsync(digests, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentWalks, CancellationToken = cancellationToken },
             async (digest, ct) =>
             {
+                var observedAt = time.GetUtcNow();
                 var walk = await walker.WalkAsync(probes, digest, ct);
-                await verdicts.SaveWalkAsync(walk, time.GetUtcNow(), tag: null, processedEvent: null, ct);
+                await verdicts.SaveWalkAsync(walk, observedAt, tag: null, processedEvent: null, ct);
                 Interlocked.Increment(ref checkedCount);
             });
         metrics.CountManifestsChecked(checkedCount);
 
         if (listingProblem is null && unresolved.IsEmpty)
-            await sweeps.ReconcileTagsAsync(repository, resolved, time.GetUtcNow(), cancellationToken);
+            await sweeps.ReconcileTagsAsync(repository, resolved, listedAt, cancellationToken);
         var problem = listingProblem ?? (unresolved.IsEmpty ? null : $"{unresolved.Count} tag(s) could not be resolved");
         return new RepositorySweepResult(checkedCount, tags.Count, problem);
     }

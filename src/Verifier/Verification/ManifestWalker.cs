@@ -27,16 +27,19 @@ public sealed class ManifestWalker(RegistryClient registry)
 
     private sealed class Walk(RegistryProbeCache probes, CancellationToken cancellationToken)
     {
-        private readonly ConcurrentDictionary<string, Task> _visitedManifests = new();
+        // Lazy: GetOrAdd may run a value factory twice under a race, which would walk a subtree twice.
+        private readonly ConcurrentDictionary<string, Lazy<Task>> _visitedManifests = new();
         private readonly ConcurrentDictionary<string, byte> _checkedBlobs = new();
         private readonly ConcurrentDictionary<string, string?> _manifests = new();
         private readonly ConcurrentBag<MissingObject> _missing = [];
         private readonly ConcurrentBag<string> _indeterminate = [];
         private readonly ConcurrentBag<Edge> _edges = [];
-        private readonly ConcurrentBag<Edge> _subjects = [];
+        private readonly ConcurrentDictionary<string, string> _subjects = new(StringComparer.Ordinal);
 
         public Task VisitManifestAsync(string digest, ImmutableList<string> path)
         {
+            // Digests are verified, so a registry cannot serve a cycle; were one to slip through, waiting on
+            // the visit already in progress up the path would never finish.
             if (path.Contains(digest))
             {
                 _indeterminate.Add($"{digest}: reference cycle");
@@ -47,7 +50,7 @@ public sealed class ManifestWalker(RegistryClient registry)
                 _indeterminate.Add($"{digest}: nested deeper than {MaxDepth} levels");
                 return Task.CompletedTask;
             }
-            return _visitedManifests.GetOrAdd(digest, _ => VisitOnceAsync(digest, path));
+            return _visitedManifests.GetOrAdd(digest, _ => new Lazy<Task>(() => VisitOnceAsync(digest, path))).Value;
         }
 
         private async Task VisitOnceAsync(string digest, ImmutableList<string> path)
@@ -68,7 +71,7 @@ public sealed class ManifestWalker(RegistryClient registry)
             }
             _manifests[digest] = document.MediaType;
             if (document.Subject is { } subject)
-                _subjects.Add(new Edge(digest, subject, ReferenceKind.ChildManifest));
+                _subjects[digest] = subject;
 
             var childPath = path.Add(digest);
             var visits = new List<Task>(document.References.Count);
@@ -85,6 +88,7 @@ public sealed class ManifestWalker(RegistryClient registry)
 
         private async Task CheckBlobAsync(Descriptor blob, ImmutableList<string> path)
         {
+            // A blob shared by several manifests is reported once, on the path of the first that asked.
             if (!_checkedBlobs.TryAdd(blob.Digest, 0))
                 return;
             var probe = await probes.CheckBlobAsync(blob.Digest, blob.Size, cancellationToken);
@@ -118,7 +122,7 @@ public sealed class ManifestWalker(RegistryClient registry)
                 [.. _indeterminate.Order(StringComparer.Ordinal)],
                 [.. _edges.Distinct()],
                 _manifests.ToDictionary(),
-                [.. _subjects]);
+                _subjects.ToDictionary());
         }
     }
 }

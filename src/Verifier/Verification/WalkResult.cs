@@ -9,6 +9,8 @@ public sealed record MissingObject(string Kind, string Digest, IReadOnlyList<str
 
 public sealed record Edge(string Parent, string Child, ReferenceKind Kind);
 
+/// <param name="Manifests">Every manifest the walk fetched, with its media type.</param>
+/// <param name="Subjects">Artifact manifest -> the manifest it is about (<c>subject</c>): a back-reference, not a child.</param>
 public sealed record WalkResult(
     string Repository,
     string Digest,
@@ -18,7 +20,7 @@ public sealed record WalkResult(
     IReadOnlyList<string> IndeterminateReasons,
     IReadOnlyList<Edge> Edges,
     IReadOnlyDictionary<string, string?> Manifests,
-    IReadOnlyList<Edge> Subjects)
+    IReadOnlyDictionary<string, string> Subjects)
 {
     /// <summary>The walked manifest itself is gone (deleted or swept), not an image with a hole in it.</summary>
     public bool RootMissing => Missing.Any(m => m.Path.Count == 0);

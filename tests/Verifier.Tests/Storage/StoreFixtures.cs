@@ -21,7 +21,7 @@ public sealed class PostgresServer : IAsyncLifetime
     public async Task<IVerdictStore> CreateStoreAsync()
     {
         var connections = await CreateDatabaseAsync();
-        var store = new DapperVerdictStore(connections);
+        var store = new DapperVerdictStore(connections, TimeProvider.System);
         await store.MigrateAsync(CancellationToken.None);
         return store;
     }
@@ -38,7 +38,7 @@ public sealed class PostgresServer : IAsyncLifetime
         }
         var connectionString = new NpgsqlConnectionStringBuilder(_stack.PostgresConnectionString) { Database = database }.ToString();
         var connections = new NpgsqlConnectionFactory(NpgsqlDataSource.Create(connectionString));
-        await new DapperVerdictStore(connections).MigrateAsync(CancellationToken.None);
+        await new DapperVerdictStore(connections, TimeProvider.System).MigrateAsync(CancellationToken.None);
         return connections;
     }
 }
@@ -51,14 +51,14 @@ public sealed class PostgresCollection : ICollectionFixture<PostgresServer>
 
 public static class SqliteStores
 {
-    public static async Task<IVerdictStore> CreateAsync() => new DapperVerdictStore(await CreateDatabaseAsync());
+    public static async Task<IVerdictStore> CreateAsync() => new DapperVerdictStore(await CreateDatabaseAsync(), TimeProvider.System);
 
     /// <summary>A fresh, migrated database file.</summary>
     public static async Task<IDbConnectionFactory> CreateDatabaseAsync()
     {
         var path = Path.Combine(Path.GetTempPath(), $"verifier-test-{Guid.NewGuid():N}.db");
         var connections = new SqliteConnectionFactory($"Data Source={path}");
-        await new DapperVerdictStore(connections).MigrateAsync(CancellationToken.None);
+        await new DapperVerdictStore(connections, TimeProvider.System).MigrateAsync(CancellationToken.None);
         return connections;
     }
 }

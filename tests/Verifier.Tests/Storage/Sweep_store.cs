@@ -15,14 +15,14 @@ public abstract class Sweep_store
     private async Task<(IVerdictStore Verdicts, ISweepStore Sweeps)> CreateStoresAsync()
     {
         var connections = await CreateDatabaseAsync();
-        return (new DapperVerdictStore(connections), new DapperSweepStore(connections));
+        return (new DapperVerdictStore(connections, TimeProvider.System), new DapperSweepStore(connections));
     }
 
     private static string Digest(char c) => "sha256:" + new string(c, 64);
 
     private static WalkResult Healthy(string repository, string digest, params Edge[] edges) => new(
         repository, digest, ManifestMediaTypes.OciManifest, VerdictResult.Healthy, [], [], edges,
-        new Dictionary<string, string?> { [digest] = ManifestMediaTypes.OciManifest }, []);
+        new Dictionary<string, string?> { [digest] = ManifestMediaTypes.OciManifest }, new Dictionary<string, string>());
 
     [Fact]
     public async Task A_sweep_completes_when_its_last_repository_is_done_whichever_finishes_first()
@@ -69,10 +69,21 @@ public abstract class Sweep_store
         await verdicts.SaveWalkAsync(Healthy("team/app", Digest('a')), T0, "gone", null, default);
         await verdicts.SaveWalkAsync(Healthy("team/app", Digest('b')), T0, null, null, default);
 
-        await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string> { ["v1"] = Digest('b'), ["new"] = Digest('a') }, T0, default);
+        Assert.True(await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string> { ["v1"] = Digest('b'), ["new"] = Digest('a') }, T0, default));
 
         Assert.Equal(["new"], (await verdicts.GetManifestAsync("team/app", Digest('a'), default))!.Tags);
         Assert.Equal(["v1"], (await verdicts.GetManifestAsync("team/app", Digest('b'), default))!.Tags);
+    }
+
+    [Fact]
+    public async Task An_older_tag_listing_never_undoes_a_newer_one()
+    {
+        var (verdicts, sweeps) = await CreateStoresAsync();
+        await verdicts.SaveWalkAsync(Healthy("team/app", Digest('a')), T0, "old", null, default);
+        Assert.True(await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string>(), T0.AddMinutes(2), default));
+
+        Assert.False(await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string> { ["old"] = Digest('a') }, T0.AddMinutes(1), default));
+        Assert.Empty((await verdicts.GetManifestAsync("team/app", Digest('a'), default))!.Tags);
     }
 
     [Fact]

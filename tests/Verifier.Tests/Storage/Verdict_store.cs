@@ -22,7 +22,7 @@ public abstract class Verdict_store
             new Edge(ChildA, Config, ReferenceKind.Config), new Edge(ChildA, Layer, ReferenceKind.Layer),
         ],
         new Dictionary<string, string?> { [Index] = ManifestMediaTypes.OciIndex, [ChildA] = ManifestMediaTypes.OciManifest },
-        []);
+        new Dictionary<string, string>());
 
     private static ProcessedEvent Event(string id) => new(id, "ManifestPushed", Repo, T0, "instance-1", "{}");
 
@@ -138,6 +138,50 @@ public abstract class Verdict_store
         await store.RecordEventAsync(Event("e1"), default);
         await store.MigrateAsync(default);
         Assert.True(await store.IsEventProcessedAsync("e1", default));
+    }
+
+    [Fact]
+    public async Task A_ping_answers_while_the_database_is_reachable()
+    {
+        var store = await CreateStoreAsync();
+        await store.PingAsync(default);
+    }
+
+    [Fact]
+    public async Task Missing_objects_are_counted_across_broken_manifests_and_leave_with_them()
+    {
+        var store = await CreateStoreAsync();
+        var other = Digest('o');
+        await store.SaveWalkAsync(IndexWalk(VerdictResult.Broken,
+            new MissingObject("child-manifest", ChildB, [Index], 404, "MANIFEST_UNKNOWN"),
+            new MissingObject("layer", Layer, [Index, ChildA], 404, "BLOB_UNKNOWN")), T0, null, null, default);
+        await store.SaveWalkAsync(IndexWalk(VerdictResult.Broken, new MissingObject("layer", Layer, [other], 404, "BLOB_UNKNOWN")) with { Digest = other }, T0, null, null, default);
+        await store.SaveWalkAsync(IndexWalk(VerdictResult.Indeterminate) with { Digest = Digest('x') }, T0, null, null, default);
+
+        Assert.Equal(new VerdictCounts(2, 1, 0, 3), await store.CountVerdictsAsync(default));
+
+        await store.SaveWalkAsync(IndexWalk(VerdictResult.Broken, new MissingObject("layer", Layer, [Index, ChildA], 404, "BLOB_UNKNOWN")), T0.AddMinutes(1), null, null, default);
+        Assert.Equal(2, (await store.CountVerdictsAsync(default)).MissingObjects);
+
+        await store.MarkDeletedAsync(Repo, other, T0.AddMinutes(2), null, default);
+        Assert.Equal(new VerdictCounts(1, 1, 0, 1), await store.CountVerdictsAsync(default));
+    }
+
+    [Fact]
+    public async Task An_artifacts_subject_is_kept_as_a_back_reference_not_as_a_child()
+    {
+        var store = await CreateStoreAsync();
+        var signature = Digest('s');
+        var walk = new WalkResult(
+            Repo, signature, ManifestMediaTypes.OciManifest, VerdictResult.Healthy, [], [],
+            [new Edge(signature, Config, ReferenceKind.Config), new Edge(signature, Layer, ReferenceKind.Layer)],
+            new Dictionary<string, string?> { [signature] = ManifestMediaTypes.OciManifest },
+            new Dictionary<string, string> { [signature] = Index });
+
+        await store.SaveWalkAsync(walk, T0, null, null, default);
+
+        Assert.Equal(Index, (await store.GetManifestAsync(Repo, signature, default))!.Subject);
+        Assert.Empty(await store.FindReferrersAsync(Repo, Index, default));
     }
 
     private sealed class MissingObjectComparer : IEqualityComparer<MissingObject>

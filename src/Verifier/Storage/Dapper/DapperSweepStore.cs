@@ -91,9 +91,19 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
             new { repository })).ToList();
     }
 
-    public Task ReconcileTagsAsync(string repository, IReadOnlyDictionary<string, string> tags, DateTimeOffset at, CancellationToken cancellationToken) =>
-        connections.InTransactionAsync(async (connection, transaction) =>
+    public async Task<bool> ReconcileTagsAsync(string repository, IReadOnlyDictionary<string, string> tags, DateTimeOffset listedAt, CancellationToken cancellationToken)
+    {
+        var applied = false;
+        await connections.InTransactionAsync(async (connection, transaction) =>
         {
+            var now = listedAt.ToUnixTimeMilliseconds();
+            // Two sweeps can overlap: a slower one must not bring back tags that a later listing saw gone.
+            applied = await connection.ExecuteAsync("""
+                INSERT INTO tag_listings (repository, listed_ms) VALUES (@repository, @now)
+                ON CONFLICT (repository) DO UPDATE SET listed_ms = excluded.listed_ms WHERE tag_listings.listed_ms < excluded.listed_ms
+                """, new { repository, now }, transaction) == 1;
+            if (!applied)
+                return;
             var stored = (await connection.QueryAsync<(string Tag, string Digest)>(
                 "SELECT tag, digest FROM tags WHERE repository = @repository", new { repository }, transaction)).ToDictionary(t => t.Tag, t => t.Digest);
             await connection.ExecuteAsync(
@@ -103,9 +113,11 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
                 INSERT INTO tags (repository, tag, digest, updated_ms) VALUES (@repository, @Key, @Value, @now)
                 ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest, updated_ms = excluded.updated_ms
                 """,
-                tags.Where(t => stored.GetValueOrDefault(t.Key) != t.Value).Select(t => new { repository, t.Key, t.Value, now = at.ToUnixTimeMilliseconds() }),
+                tags.Where(t => stored.GetValueOrDefault(t.Key) != t.Value).Select(t => new { repository, t.Key, t.Value, now }),
                 transaction);
         }, cancellationToken);
+        return applied;
+    }
 
     public async Task<bool> RecordInstanceAsync(string instanceId, DateTimeOffset at, CancellationToken cancellationToken)
     {

@@ -9,11 +9,17 @@ namespace RegistryIntegrity.Verifier.Storage.Dapper;
 /// The store on Dapper. The SQL is the common subset of SQLite and PostgreSQL (upserts with
 /// <c>ON CONFLICT</c>, times as Unix milliseconds), so one implementation serves both providers.
 /// </summary>
-public sealed class DapperVerdictStore(IDbConnectionFactory connections) : IVerdictStore
+public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimeProvider time) : IVerdictStore
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public Task MigrateAsync(CancellationToken cancellationToken) => SchemaMigrator.MigrateAsync(connections, cancellationToken);
+    public Task MigrateAsync(CancellationToken cancellationToken) => SchemaMigrator.MigrateAsync(connections, time, cancellationToken);
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
+    }
 
     public async Task<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken)
     {
@@ -35,8 +41,8 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections) : IVerd
                 foreach (var (digest, mediaType) in walk.Manifests.Where(m => m.Key != walk.Digest))
                     await UpsertManifestAsync(connection, transaction, walk.Repository, digest, mediaType, now);
                 await connection.ExecuteAsync("""
-                    INSERT INTO manifests (repository, digest, media_type, first_seen_ms, result, checked_ms, since_ms, missing_json, reasons_json)
-                    VALUES (@Repository, @Digest, @MediaType, @now, @result, @now, @now, @missing, @reasons)
+                    INSERT INTO manifests (repository, digest, media_type, first_seen_ms, result, checked_ms, since_ms, missing_json, missing_count, reasons_json)
+                    VALUES (@Repository, @Digest, @MediaType, @now, @result, @now, @now, @missing, @missingCount, @reasons)
                     ON CONFLICT (repository, digest) DO UPDATE SET
                         media_type = COALESCE(excluded.media_type, manifests.media_type),
                         deleted_ms = NULL,
@@ -44,10 +50,19 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections) : IVerd
                         result = excluded.result,
                         checked_ms = excluded.checked_ms,
                         missing_json = excluded.missing_json,
+                        missing_count = excluded.missing_count,
                         reasons_json = excluded.reasons_json
                     WHERE manifests.checked_ms IS NULL OR manifests.checked_ms <= excluded.checked_ms
                     """,
-                    new { walk.Repository, walk.Digest, walk.MediaType, now, result = ResultName(walk.Result), missing = Serialize(walk.Missing), reasons = Serialize(walk.IndeterminateReasons) },
+                    new
+                    {
+                        walk.Repository, walk.Digest, walk.MediaType, now, result = ResultName(walk.Result), missing = Serialize(walk.Missing),
+                        missingCount = walk.Missing.Count, reasons = Serialize(walk.IndeterminateReasons),
+                    },
+                    transaction);
+                await connection.ExecuteAsync(
+                    "UPDATE manifests SET subject_digest = @subject WHERE repository = @repository AND digest = @digest",
+                    walk.Subjects.Select(s => new { repository = walk.Repository, digest = s.Key, subject = s.Value }),
                     transaction);
                 await connection.ExecuteAsync("""
                     INSERT INTO manifest_references (repository, parent_digest, child_digest, kind)
@@ -82,12 +97,12 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections) : IVerd
         {
             await connection.ExecuteAsync("DELETE FROM tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
             if (processedEvent is not null)
-                await InsertEventAsync(connection, transaction, processedEvent, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                await InsertEventAsync(connection, transaction, processedEvent, time.GetUtcNow().ToUnixTimeMilliseconds());
         }, cancellationToken);
 
     public Task RecordEventAsync(ProcessedEvent processedEvent, CancellationToken cancellationToken) =>
         InTransactionAsync((connection, transaction) =>
-            InsertEventAsync(connection, transaction, processedEvent, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), cancellationToken);
+            InsertEventAsync(connection, transaction, processedEvent, time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
 
     public async Task<IReadOnlyList<string>> FindReferrersAsync(string repository, string digest, CancellationToken cancellationToken)
     {
@@ -103,14 +118,13 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections) : IVerd
     public async Task<VerdictCounts> CountVerdictsAsync(CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<(string Result, long Count)>("""
-            SELECT result, COUNT(*) FROM manifests WHERE deleted_ms IS NULL AND result IS NOT NULL GROUP BY result
-            """)).ToDictionary(r => r.Result, r => r.Count);
-        var missing = await connection.QueryAsync<string>(
-            "SELECT missing_json FROM manifests WHERE deleted_ms IS NULL AND result = 'broken'");
+        var rows = (await connection.QueryAsync<(string Result, long Count, long Missing)>(new CommandDefinition("""
+            SELECT result, COUNT(*), COALESCE(SUM(missing_count), 0) FROM manifests
+            WHERE deleted_ms IS NULL AND result IS NOT NULL GROUP BY result
+            """, cancellationToken: cancellationToken))).ToDictionary(r => r.Result);
         return new VerdictCounts(
-            rows.GetValueOrDefault("broken"), rows.GetValueOrDefault("indeterminate"), rows.GetValueOrDefault("healthy"),
-            missing.Sum(m => (long)Deserialize<MissingObject>(m).Count));
+            rows.GetValueOrDefault("broken").Count, rows.GetValueOrDefault("indeterminate").Count, rows.GetValueOrDefault("healthy").Count,
+            rows.GetValueOrDefault("broken").Missing);
     }
 
     public async Task<IReadOnlyList<ManifestVerdict>> ListBrokenAsync(CancellationToken cancellationToken)
@@ -152,17 +166,18 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections) : IVerd
 
     private const string SelectManifest = """
         SELECT repository AS Repository, digest AS Digest, media_type AS MediaType, result AS Result, checked_ms AS CheckedMs,
-               since_ms AS SinceMs, deleted_ms AS DeletedMs, missing_json AS MissingJson, reasons_json AS ReasonsJson
+               since_ms AS SinceMs, deleted_ms AS DeletedMs, missing_json AS MissingJson, reasons_json AS ReasonsJson,
+               subject_digest AS SubjectDigest
         FROM manifests
         """;
 
     private sealed record ManifestRow(
         string Repository, string Digest, string? MediaType, string? Result, long? CheckedMs, long? SinceMs, long? DeletedMs,
-        string? MissingJson, string? ReasonsJson)
+        string? MissingJson, string? ReasonsJson, string? SubjectDigest)
     {
         public ManifestVerdict ToVerdict(IReadOnlyList<string> tags) => new(
             Repository, Digest, MediaType, Result, Time(CheckedMs), Time(SinceMs), Time(DeletedMs),
-            Deserialize<MissingObject>(MissingJson), Deserialize<string>(ReasonsJson), tags);
+            Deserialize<MissingObject>(MissingJson), Deserialize<string>(ReasonsJson), tags, SubjectDigest);
     }
 
     private static DateTimeOffset? Time(long? unixMs) => unixMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;

@@ -5,7 +5,7 @@ namespace RegistryIntegrity.Verifier.Storage.Dapper;
 /// <summary>Applies the embedded SQL scripts of the provider (Storage/Migrations/&lt;Provider&gt;/NNN_name.sql) that have not run yet.</summary>
 internal static class SchemaMigrator
 {
-    public static async Task MigrateAsync(IDbConnectionFactory connections, CancellationToken cancellationToken)
+    public static async Task MigrateAsync(IDbConnectionFactory connections, TimeProvider time, CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -24,7 +24,7 @@ internal static class SchemaMigrator
             await connection.ExecuteAsync(sql, transaction: transaction);
             await connection.ExecuteAsync(
                 "INSERT INTO schema_migrations (version, applied_ms) VALUES (@version, @now)",
-                new { version, now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, transaction);
+                new { version, now = time.GetUtcNow().ToUnixTimeMilliseconds() }, transaction);
         }
         await transaction.CommitAsync(cancellationToken);
     }

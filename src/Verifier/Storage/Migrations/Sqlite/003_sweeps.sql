@@ -16,3 +16,9 @@ CREATE TABLE registry_instances (
     instance_id   TEXT PRIMARY KEY,
     first_seen_ms BIGINT NOT NULL
 );
+
+-- When each repository's tags were last listed: overlapping sweeps reconcile last-listing-wins.
+CREATE TABLE tag_listings (
+    repository TEXT PRIMARY KEY,
+    listed_ms  BIGINT NOT NULL
+);

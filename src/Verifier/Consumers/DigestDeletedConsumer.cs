@@ -1,0 +1,24 @@
+using MassTransit;
+using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Verification;
+
+namespace RegistryIntegrity.Verifier.Consumers;
+
+/// <summary>
+/// A deleted digest (manifest or blob: the event cannot tell): mark it deleted, then re-verify
+/// every manifest that referenced it, so deleting an index child flags the index at once.
+/// </summary>
+public sealed class DigestDeletedConsumer(VerificationService verification, IVerdictStore store, TimeProvider time) : IConsumer<DigestDeleted>
+{
+    public async Task Consume(ConsumeContext<DigestDeleted> context)
+    {
+        var message = context.Message;
+        if (!context.IsReplay() && await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
+            return;
+        await store.MarkDeletedAsync(message.Repository, message.Digest, time.GetUtcNow(), processedEvent: null, context.CancellationToken);
+        await verification.VerifyReferrersAsync(message.Repository, message.Digest, message.OccurredAt, context.CancellationToken);
+        // Recorded last: a crash before this point redelivers the event and the (idempotent) work is redone.
+        await store.RecordEventAsync(ProcessedEvents.From(message), context.CancellationToken);
+    }
+}

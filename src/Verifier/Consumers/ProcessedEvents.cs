@@ -1,0 +1,12 @@
+using System.Text.Json;
+using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Verifier.Storage;
+
+namespace RegistryIntegrity.Verifier.Consumers;
+
+internal static class ProcessedEvents
+{
+    public static ProcessedEvent From<T>(T message) where T : class, IRegistryEvent => new(
+        message.EventId, typeof(T).Name, message.Repository, message.OccurredAt, message.SourceInstanceId,
+        JsonSerializer.Serialize(message));
+}

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.Tests.Support;
+
+namespace RegistryIntegrity.Verifier.Tests.Registry;
+
+public sealed class Spending_the_request_budget
+{
+    [Fact]
+    public async Task Requests_beyond_the_per_second_budget_wait_for_it_instead_of_failing()
+    {
+        var registry = new FakeRegistry();
+        var blob = registry.AddBlob("layer")["digest"]!.GetValue<string>();
+        using var services = VerifierServices.Create(VerifierServices.Configuration(FakeRegistry.BaseUrl, ("MaxRequestsPerSecond", "40")), registry);
+        var client = services.GetRequiredService<RegistryClient>();
+
+        var clock = Stopwatch.StartNew();
+        var probes = await Task.WhenAll(Enumerable.Range(0, 60).Select(_ => client.CheckBlobAsync("team/app", blob, 5, default)));
+        clock.Stop();
+
+        Assert.All(probes, p => Assert.Equal(ProbeOutcome.Present, p.Outcome));
+        // 60 requests at 40/s (2 tokens every 50 ms, 2 up front): at least 29 refills.
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.4), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_budget_of_zero_means_no_budget()
+    {
+        var registry = new FakeRegistry();
+        var blob = registry.AddBlob("layer")["digest"]!.GetValue<string>();
+        using var services = VerifierServices.Create(VerifierServices.Configuration(FakeRegistry.BaseUrl, ("MaxRequestsPerSecond", "0")), registry);
+        var client = services.GetRequiredService<RegistryClient>();
+
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 60).Select(_ => client.CheckBlobAsync("team/app", blob, 5, default)));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.4), $"took {clock.Elapsed}");
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.Extensions.DependencyInjection;
+using RegistryIntegrity.TestSupport;
+using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Tests.Storage;
+using RegistryIntegrity.Verifier.Tests.Support;
+using RegistryIntegrity.Verifier.Verification;
+
+namespace RegistryIntegrity.Verifier.Tests.Walking;
+
+/// <summary>The real registry 2.8.2, stopped after the push: nothing can be told, so nothing is called broken.</summary>
+public sealed class Walking_while_the_registry_is_down : IAsyncLifetime
+{
+    private LocalStack _stack = null!;
+
+    public async Task InitializeAsync() => _stack = await LocalStack.StartAsync(StackServices.Registry);
+
+    public async Task DisposeAsync() => await _stack.DisposeAsync();
+
+    [Fact]
+    public async Task A_stopped_registry_gives_indeterminate_with_the_reason_never_broken_and_the_verdict_heals_when_it_is_back()
+    {
+        using var pusher = new RegistryPusher(_stack.RegistryUri);
+        var index = await pusher.PushIndexAsync("down/app", "v1");
+        var store = await SqliteStores.CreateAsync();
+        using var services = VerifierServices.Create(VerifierServices.Configuration(_stack.RegistryUri), configure: s => s.AddSingleton(store));
+        var verification = services.GetRequiredService<VerificationService>();
+        Assert.Equal(VerdictResult.Healthy, (await verification.VerifyAsync(index.Repository, index.Digest, "v1", null, default)).Result);
+
+        await _stack.StopAsync(StackServices.Registry);
+        var walk = await verification.VerifyAsync(index.Repository, index.Digest, null, null, default);
+        var ping = await services.GetRequiredService<RegistryClient>().PingAsync(default);
+
+        Assert.Equal(VerdictResult.Indeterminate, walk.Result);
+        Assert.Empty(walk.Missing);
+        Assert.Contains(walk.IndeterminateReasons, r => r.Contains("registry unreachable", StringComparison.Ordinal));
+        Assert.Equal("indeterminate", (await store.GetManifestAsync(index.Repository, index.Digest, default))!.Result);
+        Assert.Equal(new VerdictCounts(0, 1, 0, 0), await store.CountVerdictsAsync(default));
+        Assert.Equal(ProbeOutcome.Indeterminate, ping.Outcome);
+
+        await _stack.StartAsync(StackServices.Registry);
+        Assert.Equal(VerdictResult.Healthy, (await verification.VerifyAsync(index.Repository, index.Digest, null, null, default)).Result);
+    }
+}
