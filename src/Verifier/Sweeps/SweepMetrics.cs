@@ -20,6 +20,9 @@ public sealed class SweepMetrics
     private static readonly Gauge CatalogAccessible = Metrics.CreateGauge(
         "registry_integrity_catalog_accessible", "1 when the last sweep could read the registry's catalog, 0 when it could not.");
 
+    private static readonly Gauge Repositories = Metrics.CreateGauge(
+        "registry_integrity_repositories", "Repositories the store knows (with live manifests or tags).");
+
     public void CountManifestsChecked(int count) => ManifestsChecked.Inc(count);
 
     public void SetCycle(TimeSpan cycle) => Cycle.Set(cycle.TotalSeconds);
@@ -32,6 +35,7 @@ public sealed class SweepMetrics
                 LastCompleted.Set(completed.ToUnixTimeMilliseconds() / 1000.0);
                 LastDuration.Set((completed - last.StartedAt).TotalSeconds);
             }
+            Repositories.Set((await store.ListRepositoriesAsync(cancellationToken)).Count);
             if (await store.GetLatestSweepAsync(completedOnly: false, cancellationToken) is { EnumeratedAt: not null } latest)
                 CatalogAccessible.Set(latest.CatalogError is null ? 1 : 0);
         });
