@@ -35,7 +35,7 @@ public static class ListenerServiceExtensions
         services.AddSingleton<RabbitMqQuarantine>();
         services.AddSingleton<IQuarantine>(provider => provider.GetRequiredService<RabbitMqQuarantine>());
         services.AddSingleton<NotificationHandler>();
-        services.AddHealthChecks();
+        services.AddHealthChecks().AddCheck<BrokerReadinessCheck>("rabbitmq", tags: ["ready"]);
 
         var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
             ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
@@ -50,10 +50,9 @@ public static class ListenerServiceExtensions
 
         app.MapNotificationEndpoint();
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
+        // Ready: the broker check and MassTransit's bus check (started or not). Degraded counts as not ready.
         app.MapHealthChecks("/healthz/ready", new HealthCheckOptions
         {
-            // MassTransit's bus check ("ready" tag) reports Degraded while the broker is unreachable:
-            // the Listener would answer 503 to every notification then, so it is not ready.
             Predicate = check => check.Tags.Contains("ready"),
             ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable },
         });

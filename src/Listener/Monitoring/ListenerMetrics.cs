@@ -13,8 +13,13 @@ public static class EventOutcomes
 /// <summary>
 /// The Listener's Prometheus metrics, in a registry of its own (served on <c>/metrics</c>) so that
 /// two Listeners in one process, as in tests, never share counters. MassTransit's meters are
-/// exported into the same registry.
+/// exported into the same registry (as <c>masstransit_messaging_masstransit_*</c>).
 /// </summary>
+/// <remarks>
+/// prometheus-net's meter adapter keeps instrument names in a static table that a disposed adapter
+/// clears: with several Listeners in one process, MassTransit's meters are reliable only in the
+/// one started last. A deployed Listener is alone in its process.
+/// </remarks>
 public sealed class ListenerMetrics : IDisposable
 {
     private readonly IDisposable _meterAdapter;
@@ -49,6 +54,8 @@ public sealed class ListenerMetrics : IDisposable
         _meterAdapter = MeterAdapter.StartListening(new MeterAdapterOptions
         {
             Registry = Registry,
+            // prometheus-net 8.2.1 ignores Registry and writes to the default registry unless the factory is given too.
+            MetricFactory = factory,
             InstrumentFilterPredicate = instrument => instrument.Meter.Name == "MassTransit",
         });
     }

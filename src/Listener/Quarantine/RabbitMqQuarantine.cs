@@ -40,6 +40,7 @@ public sealed partial class RabbitMqQuarantine : IQuarantine, IAsyncDisposable
             AutomaticRecoveryEnabled = false,
             TopologyRecoveryEnabled = false,
             RequestedConnectionTimeout = options.Value.PublishTimeout,
+            RequestedHeartbeat = TimeSpan.FromSeconds(10),
         };
     }
 
@@ -72,6 +73,34 @@ public sealed partial class RabbitMqQuarantine : IQuarantine, IAsyncDisposable
         catch
         {
             // Whatever failed (broker gone, confirm timed out, queue deleted), start over next time.
+            await CloseAsync();
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Whether the broker takes a connection and the quarantine queue exists: opens both if needed,
+    /// so it also tells when a broker that was down is back.
+    /// </summary>
+    public async Task<bool> TryConnectAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await OpenAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await CloseAsync();
+            return false;
+        }
+        catch
+        {
             await CloseAsync();
             throw;
         }
