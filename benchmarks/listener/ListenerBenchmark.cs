@@ -26,7 +26,7 @@ public static class ListenerBenchmark
         Console.WriteLine($"{options}");
 
         await using var stack = await LocalStack.StartAsync(StackServices.RabbitMq);
-        await using var listener = await ServiceProcess.StartAsync("Listener", new Dictionary<string, string>
+        await using var listener = await ServiceProcess.StartAsync("Listener", new Dictionary<string, string>(options.ListenerEnvironment)
         {
             ["ConnectionStrings__RabbitMq"] = stack.RabbitMqUri.ToString(),
             ["Listener__BearerTokens__0"] = Token,
@@ -51,21 +51,28 @@ public static class ListenerBenchmark
         await Measurement.RunAsync("warmup", options.Warmup, options.Connections, options.PhaseLimit, _ => PublishAsync(channel, properties, body));
         await PurgeAsync(channel);
 
+        var cpu = CpuMeter.For(listener.ProcessId, stack.StackDir);
+        async Task<Measurement> MeasureAsync(string name, int count, int workers, Func<int, Task<bool>> operation)
+        {
+            var before = cpu.Sample();
+            var measurement = await Measurement.RunAsync(name, count, workers, options.PhaseLimit, operation);
+            Console.WriteLine($"  {name,-36} {measurement.PerSecond,8:F0}/s  p50 {measurement.P50Ms,6:F2} ms  p99 {measurement.P99Ms,6:F2} ms  max {measurement.MaxMs,7:F2} ms  failed {measurement.Failed}");
+            Console.WriteLine($"  {"",-36} CPU ms per event: {CpuMeter.PerOperation(before, cpu.Sample(), measurement.Completed + measurement.Failed)}");
+            return measurement;
+        }
+
         var rounds = new List<Measurement[]>();
         for (var round = 1; round <= options.Rounds; round++)
         {
-            var measured = new[]
-            {
-                await Measurement.RunAsync("listener, 1 connection", options.Sequential, 1, options.PhaseLimit, _ => PostAsync(sequentialHttp, envelopes.Next())),
-                await Measurement.RunAsync("baseline, 1 publish at a time", options.Sequential, 1, options.PhaseLimit, _ => PublishAsync(channel, properties, body)),
-                await Measurement.RunAsync($"listener, {options.Connections} connections", options.Concurrent, options.Connections, options.PhaseLimit, _ => PostAsync(concurrentHttp, envelopes.Next())),
-                await Measurement.RunAsync($"baseline, {options.Connections} publishes in flight", options.Concurrent, options.Connections, options.PhaseLimit, _ => PublishAsync(channel, properties, body)),
-            };
-            await PurgeAsync(channel);
-            rounds.Add(measured);
             Console.WriteLine($"round {round} (load average {LoadAverage()}):");
-            foreach (var m in measured)
-                Console.WriteLine($"  {m.Name,-36} {m.PerSecond,8:F0}/s  p50 {m.P50Ms,6:F2} ms  p99 {m.P99Ms,6:F2} ms  max {m.MaxMs,7:F2} ms  failed {m.Failed}");
+            rounds.Add(
+            [
+                await MeasureAsync("listener, 1 connection", options.Sequential, 1, _ => PostAsync(sequentialHttp, envelopes.Next())),
+                await MeasureAsync("baseline, 1 publish at a time", options.Sequential, 1, _ => PublishAsync(channel, properties, body)),
+                await MeasureAsync($"listener, {options.Connections} connections", options.Concurrent, options.Connections, _ => PostAsync(concurrentHttp, envelopes.Next())),
+                await MeasureAsync($"baseline, {options.Connections} publishes in flight", options.Concurrent, options.Connections, _ => PublishAsync(channel, properties, body)),
+            ]);
+            await PurgeAsync(channel);
         }
 
         var report = Report(options, rounds);
