@@ -215,6 +215,30 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
     }
 
     [Fact]
+    public async Task In_an_envelope_with_a_valid_and_an_invalid_event_the_valid_one_is_published_and_the_whole_body_quarantined()
+    {
+        var validId = Guid.NewGuid().ToString();
+        var valid = System.Text.Json.Nodes.JsonNode.Parse(RegistryFixtures.Body("manifest-delete-by-digest"))!["events"]![0]!;
+        valid["id"] = validId;
+        var invalid = valid.DeepClone();
+        invalid["id"] = Guid.NewGuid().ToString();
+        invalid["target"]!["digest"] = "sha256:short";
+        var body = Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["events"] = new System.Text.Json.Nodes.JsonArray(valid.DeepClone(), invalid) }.ToJsonString());
+        var published = Count("delete", "published");
+        var quarantined = Count("delete", "quarantined");
+
+        var response = await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(published + 1, Count("delete", "published"));
+        Assert.Equal(quarantined + 1, Count("delete", "quarantined"));
+        await SentAsync<DigestDeleted>(validId);
+        var kept = app.Quarantine.Recent[^1];
+        Assert.Equal(body, kept.Body.ToArray());
+        Assert.Equal("delete event: target.digest is not a valid sha256/sha512 digest", kept.Reason);
+    }
+
+    [Fact]
     public async Task When_the_quarantine_cannot_keep_a_bad_envelope_the_answer_is_503_so_the_registry_retries()
     {
         var failures = app.Metrics.PublishFailures.Value;

@@ -10,12 +10,12 @@ namespace RegistryIntegrity.Listener.Monitoring;
 /// when something is sent. The quarantine's connection is the Listener's own, so it serves as the
 /// probe; it reconnects on the probe after an outage.
 /// </summary>
-public sealed class BrokerReadinessCheck(RabbitMqQuarantine broker, IOptions<ListenerOptions> options) : IHealthCheck
+public sealed class BrokerReadinessCheck(RabbitMqQuarantine broker, IOptions<ListenerOptions> options, TimeProvider time) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.PublishTimeout * 2);
+        using var deadline = new CancellationTokenSource(options.Value.PublishTimeout * 2, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
             return await broker.TryConnectAsync(timeout.Token)
