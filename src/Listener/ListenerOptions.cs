@@ -10,6 +10,9 @@ public sealed class ListenerOptions
     /// <summary>Accepted bearer tokens. Several may be valid at once so a token can be rotated without downtime.</summary>
     public List<string> BearerTokens { get; set; } = [];
 
+    /// <summary>Accepted HTTP Basic credentials, an alternative to bearer tokens (several at once, for rotation).</summary>
+    public List<BasicCredential> BasicCredentials { get; set; } = [];
+
     /// <summary>Accept notifications without credentials. Only for local experiments; logged as a warning.</summary>
     public bool AllowAnonymous { get; set; }
 
@@ -22,6 +25,39 @@ public sealed class ListenerOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>The whole body must arrive within this time (a registry sends it at once), or the answer is 408.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan RequestBodyTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Open connections at most; a registry holds one per endpoint, scrapers and probes a few more.</summary>
+    [Range(4, 100_000)]
+    public int MaxConcurrentConnections { get; set; } = 256;
+
+    /// <summary>On SIGTERM, how long in-flight requests may take to finish before the process exits.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    [ValidateObjectMembers]
+    public QuarantineOptions Quarantine { get; set; } = new();
+}
+
+public sealed class BasicCredential
+{
+    public string Username { get; set; } = "";
+
+    public string Password { get; set; } = "";
+}
+
+public sealed class QuarantineOptions
+{
+    /// <summary>The queue keeps this many notifications at most; the oldest are dropped first.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxMessages { get; set; } = 1000;
+
+    /// <summary>A quarantined body is kept up to this many bytes (the message says when it was cut).</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 64 * 1024;
 }
 
 internal sealed class ListenerOptionsValidator : IValidateOptions<ListenerOptions>
@@ -32,10 +68,14 @@ internal sealed class ListenerOptionsValidator : IValidateOptions<ListenerOption
             return ValidateOptionsResult.Fail("Listener:BearerTokens contains an empty token.");
         if (options.BearerTokens.Any(t => t.Length < 16))
             return ValidateOptionsResult.Fail("Listener:BearerTokens: every token must be at least 16 characters long.");
-        if (options.BearerTokens.Count == 0 && !options.AllowAnonymous)
+        if (options.BasicCredentials.Any(c => string.IsNullOrWhiteSpace(c.Username) || c.Username.Contains(':', StringComparison.Ordinal)))
+            return ValidateOptionsResult.Fail("Listener:BasicCredentials: every username must be set and contain no ':'.");
+        if (options.BasicCredentials.Any(c => c.Password.Length < 16))
+            return ValidateOptionsResult.Fail("Listener:BasicCredentials: every password must be at least 16 characters long.");
+        if (options.BearerTokens.Count == 0 && options.BasicCredentials.Count == 0 && !options.AllowAnonymous)
             return ValidateOptionsResult.Fail(
-                "No credential is configured: set Listener:BearerTokens:0 (env Listener__BearerTokens__0), " +
-                "or Listener:AllowAnonymous=true to accept unauthenticated notifications.");
+                "No credential is configured: set Listener:BearerTokens:0 (env Listener__BearerTokens__0) or " +
+                "Listener:BasicCredentials:0:Username and :Password, or Listener:AllowAnonymous=true to accept unauthenticated notifications.");
         return ValidateOptionsResult.Success;
     }
 }

@@ -1,10 +1,14 @@
 using MassTransit;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using RegistryIntegrity.Listener.Authentication;
+using RegistryIntegrity.Listener.Monitoring;
 using RegistryIntegrity.Listener.Notifications;
 using RegistryIntegrity.Listener.Publishing;
+using RegistryIntegrity.Listener.Quarantine;
 
 namespace RegistryIntegrity.Listener;
 
@@ -12,19 +16,30 @@ public static class ListenerServiceExtensions
 {
     public static WebApplicationBuilder AddListenerServices(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ListenerOptions>()
+        var services = builder.Services;
+        services.AddOptions<ListenerOptions>()
             .BindConfiguration(ListenerOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ListenerOptions>, ListenerOptionsValidator>();
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<WebhookAuthenticator>();
-        builder.Services.AddSingleton<RegistryEventPublisher>();
-        builder.Services.AddHealthChecks();
+        services.AddSingleton<IValidateOptions<ListenerOptions>, ListenerOptionsValidator>();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ListenerOptions>>((kestrel, options) => ConfigureKestrel(kestrel, options.Value));
+        // Kestrel stops first (it is the last hosted service to start) and lets in-flight requests
+        // finish within this time; the bus stops after it, so their sends still get confirmed.
+        services.AddOptions<HostOptions>().Configure<IOptions<ListenerOptions>>((host, options) => host.ShutdownTimeout = options.Value.ShutdownTimeout);
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ListenerMetrics>();
+        services.AddSingleton<SourceInstanceTracker>();
+        services.AddSingleton<WebhookAuthenticator>();
+        services.AddSingleton<RegistryEventPublisher>();
+        services.AddSingleton<RabbitMqQuarantine>();
+        services.AddSingleton<IQuarantine>(provider => provider.GetRequiredService<RabbitMqQuarantine>());
+        services.AddSingleton<NotificationHandler>();
+        services.AddHealthChecks().AddCheck<BrokerReadinessCheck>("rabbitmq", tags: ["ready"]);
 
         var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
             ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
-        builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(new Uri(rabbitMq))));
+        services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(new Uri(rabbitMq))));
         return builder;
     }
 
@@ -35,8 +50,28 @@ public static class ListenerServiceExtensions
 
         app.MapNotificationEndpoint();
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
-        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
-        app.MapMetrics("/metrics");
+        // Ready: the broker check and MassTransit's bus check (started or not). Degraded counts as not ready.
+        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable },
+        });
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<ListenerMetrics>().Registry);
         return app;
+    }
+
+    private static void ConfigureKestrel(KestrelServerOptions kestrel, ListenerOptions options)
+    {
+        kestrel.AddServerHeader = false;
+        var limits = kestrel.Limits;
+        limits.MaxConcurrentConnections = options.MaxConcurrentConnections;
+        limits.MaxConcurrentUpgradedConnections = 0;
+        // The handler checks MaxBodyBytes itself and answers 413; this stops Kestrel reading beyond it.
+        limits.MaxRequestBodySize = options.MaxBodyBytes;
+        limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(5));
+        limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        limits.MaxRequestLineSize = 4 * 1024;
+        limits.MaxRequestHeaderCount = 64;
+        limits.MaxRequestHeadersTotalSize = 16 * 1024;
     }
 }

@@ -31,6 +31,46 @@ public class Starting_the_listener
     }
 
     [Fact]
+    public void With_basic_credentials_alone_starts()
+    {
+        using var app = new UnconfiguredApp(new()
+        {
+            ["Listener:BasicCredentials:0:Username"] = "registry",
+            ["Listener:BasicCredentials:0:Password"] = "a-long-enough-password",
+        });
+        using var client = app.CreateClient();
+        Assert.NotNull(client);
+    }
+
+    [Theory]
+    [InlineData("registry", "short")]
+    [InlineData("", "a-long-enough-password")]
+    [InlineData("user:name", "a-long-enough-password")]
+    public void With_weak_or_malformed_basic_credentials_refuses_to_start(string username, string password)
+    {
+        using var app = new UnconfiguredApp(new()
+        {
+            ["Listener:BearerTokens:0"] = "a-long-enough-token",
+            ["Listener:BasicCredentials:0:Username"] = username,
+            ["Listener:BasicCredentials:0:Password"] = password,
+        });
+        var error = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        Assert.Contains("BasicCredentials", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Listener:Quarantine:MaxMessages", "0")]
+    [InlineData("Listener:Quarantine:MaxBodyBytes", "10")]
+    [InlineData("Listener:PublishTimeout", "00:00:00")]
+    [InlineData("Listener:MaxConcurrentConnections", "1")]
+    public void With_an_out_of_range_setting_refuses_to_start(string key, string value)
+    {
+        using var app = new UnconfiguredApp(new() { ["Listener:BearerTokens:0"] = "a-long-enough-token", [key] = value });
+        var error = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        Assert.Contains(key.Split(':')[^1], error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void With_AllowAnonymous_starts_without_credentials()
     {
         using var app = new UnconfiguredApp(new() { ["Listener:AllowAnonymous"] = "true" });

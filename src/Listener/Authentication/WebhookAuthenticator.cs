@@ -1,35 +1,106 @@
-using System.Net.Http.Headers;
+using System.Buffers;
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 
 namespace RegistryIntegrity.Listener.Authentication;
 
-/// <summary>Checks the registry's <c>Authorization: Bearer</c> header against the configured tokens in constant time.</summary>
+/// <summary>
+/// Checks the registry's <c>Authorization</c> header: a bearer token or HTTP Basic credentials,
+/// against every configured value in constant time. Nothing it reads is ever logged.
+/// </summary>
 public sealed class WebhookAuthenticator
 {
+    private const int MaxCredentialBytes = 4096;
+
+    // Comparing fixed-length hashes keeps the time independent of the secrets' length and content.
     private readonly byte[][] _tokenHashes;
+    private readonly (byte[] User, byte[] Password)[] _basicHashes;
     private readonly bool _allowAnonymous;
 
     public WebhookAuthenticator(IOptions<ListenerOptions> options)
     {
-        // Comparing fixed-length hashes keeps the comparison time independent of the token's length and content.
-        _tokenHashes = options.Value.BearerTokens.Select(t => SHA256.HashData(Encoding.UTF8.GetBytes(t))).ToArray();
+        _tokenHashes = [.. options.Value.BearerTokens.Select(t => SHA256.HashData(Encoding.UTF8.GetBytes(t)))];
+        _basicHashes = [.. options.Value.BasicCredentials.Select(c =>
+            (SHA256.HashData(Encoding.UTF8.GetBytes(c.Username)), SHA256.HashData(Encoding.UTF8.GetBytes(c.Password))))];
         _allowAnonymous = options.Value.AllowAnonymous;
+        Challenges = _basicHashes.Length > 0
+            ? ["Bearer", "Basic realm=\"registry-integrity-listener\", charset=\"UTF-8\""]
+            : ["Bearer"];
     }
+
+    /// <summary>The <c>WWW-Authenticate</c> values of a 401.</summary>
+    public string[] Challenges { get; }
 
     public bool IsAuthorized(string? authorizationHeader)
     {
         if (_allowAnonymous)
             return true;
-        if (!AuthenticationHeaderValue.TryParse(authorizationHeader, out var header)
-            || !"Bearer".Equals(header.Scheme, StringComparison.OrdinalIgnoreCase)
-            || string.IsNullOrEmpty(header.Parameter))
+        var header = authorizationHeader.AsSpan().Trim();
+        var space = header.IndexOf(' ');
+        if (space <= 0)
             return false;
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(header.Parameter));
+        var scheme = header[..space];
+        var parameter = header[(space + 1)..].Trim();
+        if (parameter.IsEmpty || parameter.Length > MaxCredentialBytes)
+            return false;
+        if (scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+            return _tokenHashes.Length > 0 && IsKnownToken(parameter);
+        if (scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+            return _basicHashes.Length > 0 && IsKnownBasic(parameter);
+        return false;
+    }
+
+    private bool IsKnownToken(ReadOnlySpan<char> token)
+    {
+        Span<byte> presented = stackalloc byte[SHA256.HashSizeInBytes];
+        HashUtf8(token, presented);
         var match = false;
         foreach (var expected in _tokenHashes)
             match |= CryptographicOperations.FixedTimeEquals(presented, expected);
         return match;
+    }
+
+    private bool IsKnownBasic(ReadOnlySpan<char> encoded)
+    {
+        var decoded = ArrayPool<byte>.Shared.Rent(Base64.GetMaxDecodedFromUtf8Length(encoded.Length));
+        try
+        {
+            if (!Convert.TryFromBase64Chars(encoded, decoded, out var length))
+                return false;
+            var credentials = decoded.AsSpan(0, length);
+            var colon = credentials.IndexOf((byte)':');
+            if (colon < 0)
+                return false;
+            Span<byte> user = stackalloc byte[SHA256.HashSizeInBytes];
+            Span<byte> password = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(credentials[..colon], user);
+            SHA256.HashData(credentials[(colon + 1)..], password);
+            var match = false;
+            foreach (var (expectedUser, expectedPassword) in _basicHashes)
+                match |= CryptographicOperations.FixedTimeEquals(user, expectedUser) & CryptographicOperations.FixedTimeEquals(password, expectedPassword);
+            return match;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(decoded);
+            ArrayPool<byte>.Shared.Return(decoded);
+        }
+    }
+
+    private static void HashUtf8(ReadOnlySpan<char> value, Span<byte> hash)
+    {
+        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(value.Length));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(value, bytes);
+            SHA256.HashData(bytes.AsSpan(0, length), hash);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
     }
 }

@@ -5,9 +5,12 @@ namespace RegistryIntegrity.Listener.Notifications;
 public enum EventOutcome { Publish, Ignore, Invalid }
 
 /// <summary>What one registry event becomes: a message to publish, an event we ignore, or an invalid one.</summary>
-public sealed record TranslatedEvent(EventOutcome Outcome, string Action, IRegistryEvent? Message, string? Reason)
+/// <param name="SourceInstanceId">The sending registry's <c>source.instanceID</c>, set for every valid event (published or ignored).</param>
+public sealed record TranslatedEvent(EventOutcome Outcome, string Action, IRegistryEvent? Message, string? Reason, string? SourceInstanceId = null)
 {
-    public static TranslatedEvent Ignored(string action, string reason) => new(EventOutcome.Ignore, action, null, reason);
+    public static TranslatedEvent Ignored(string action, string reason, string? sourceInstanceId) =>
+        new(EventOutcome.Ignore, action, null, reason, sourceInstanceId);
+
     public static TranslatedEvent Invalid(string action, string reason) => new(EventOutcome.Invalid, action, null, reason);
 }
 
@@ -30,8 +33,11 @@ public static class EventTranslator
             return TranslatedEvent.Invalid(label, "action is missing");
         if (label == "unknown")
             return TranslatedEvent.Invalid(label, "action is not one of push, pull, mount, delete");
+        var instanceId = Blank(registryEvent.Source?.InstanceId);
+        if (instanceId is { Length: > 128 })
+            instanceId = null;
         if (action == "pull")
-            return TranslatedEvent.Ignored(label, "pull");
+            return TranslatedEvent.Ignored(label, "pull", instanceId);
 
         var target = registryEvent.Target;
         var id = Blank(registryEvent.Id);
@@ -56,14 +62,11 @@ public static class EventTranslator
         var fromRepository = Blank(target.FromRepository);
         if (fromRepository is not null && !ReferenceGrammar.IsRepository(fromRepository))
             return TranslatedEvent.Invalid(label, "target.fromRepository is not a valid repository name");
-        var instanceId = Blank(registryEvent.Source?.InstanceId);
-        if (instanceId is { Length: > 128 })
-            instanceId = null;
 
         switch (action)
         {
             case "push" or "mount" when mediaType == BlobMediaType:
-                return TranslatedEvent.Ignored(label, "blob");
+                return TranslatedEvent.Ignored(label, "blob", instanceId);
             case "push" or "mount" when mediaType is null:
                 return TranslatedEvent.Invalid(label, "push without target.mediaType: cannot tell a manifest from a blob");
             case "push" or "mount" when digest is null:
@@ -73,17 +76,17 @@ public static class EventTranslator
                 {
                     EventId = id, OccurredAt = occurredAt, Repository = repository!, SourceInstanceId = instanceId,
                     Digest = digest!, MediaType = mediaType, Tag = tag, FromRepository = fromRepository,
-                }, null);
+                }, null, instanceId);
             case "delete" when digest is not null:
                 return new(EventOutcome.Publish, label, new DigestDeleted
                 {
                     EventId = id, OccurredAt = occurredAt, Repository = repository!, SourceInstanceId = instanceId, Digest = digest,
-                }, null);
+                }, null, instanceId);
             case "delete" when tag is not null:
                 return new(EventOutcome.Publish, label, new TagDeleted
                 {
                     EventId = id, OccurredAt = occurredAt, Repository = repository!, SourceInstanceId = instanceId, Tag = tag,
-                }, null);
+                }, null, instanceId);
             default:
                 return TranslatedEvent.Invalid(label, "delete without target.digest or target.tag");
         }

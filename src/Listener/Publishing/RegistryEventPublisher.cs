@@ -5,21 +5,35 @@ namespace RegistryIntegrity.Listener.Publishing;
 
 /// <summary>
 /// Puts registry events on the durable events queue. A send completes only when RabbitMQ has
-/// confirmed it (MassTransit enables publisher confirms by default).
+/// confirmed it (MassTransit enables publisher confirms by default), so several events of one
+/// envelope are sent concurrently and their confirms awaited together.
 /// </summary>
 public sealed class RegistryEventPublisher(IBus bus)
 {
     private static readonly Uri EventsQueue = new($"queue:{QueueNames.RegistryEvents}");
 
-    public async Task PublishAsync(IReadOnlyCollection<IRegistryEvent> events, CancellationToken cancellationToken)
+    public async Task PublishAsync(IReadOnlyList<IRegistryEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0)
             return;
         var endpoint = await bus.GetSendEndpoint(EventsQueue);
-        await Task.WhenAll(events.Select(message => endpoint.Send(
-            message,
-            message.GetType(),
-            Pipe.Execute<SendContext>(context => context.MessageId = EventMessageId.From(message.EventId)),
-            cancellationToken)));
+        if (events.Count == 1)
+        {
+            await SendAsync(endpoint, events[0], cancellationToken);
+            return;
+        }
+        await Task.WhenAll(events.Select(message => SendAsync(endpoint, message, cancellationToken)));
+    }
+
+    private static Task SendAsync(ISendEndpoint endpoint, IRegistryEvent message, CancellationToken cancellationToken)
+    {
+        var pipe = Pipe.Execute<SendContext>(context => context.MessageId = EventMessageId.From(message.EventId));
+        return message switch
+        {
+            ManifestPushed pushed => endpoint.Send(pushed, pipe, cancellationToken),
+            DigestDeleted deleted => endpoint.Send(deleted, pipe, cancellationToken),
+            TagDeleted tagDeleted => endpoint.Send(tagDeleted, pipe, cancellationToken),
+            _ => throw new ArgumentException($"No send for {message.GetType().Name}.", nameof(message)),
+        };
     }
 }

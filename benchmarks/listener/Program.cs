@@ -1,0 +1,3 @@
+using RegistryIntegrity.Benchmarks.Listener;
+
+return await ListenerBenchmark.RunAsync(BenchmarkOptions.Parse(args));

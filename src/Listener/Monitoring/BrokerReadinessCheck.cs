@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using RegistryIntegrity.Listener.Quarantine;
+
+namespace RegistryIntegrity.Listener.Monitoring;
+
+/// <summary>
+/// Ready means the broker takes connections. MassTransit's own bus check cannot tell: with no
+/// receive endpoint it stays healthy while the broker is down, and its send channel connects only
+/// when something is sent. The quarantine's connection is the Listener's own, so it serves as the
+/// probe; it reconnects on the probe after an outage.
+/// </summary>
+public sealed class BrokerReadinessCheck(RabbitMqQuarantine broker, IOptions<ListenerOptions> options, TimeProvider time) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        using var deadline = new CancellationTokenSource(options.Value.PublishTimeout * 2, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            return await broker.TryConnectAsync(timeout.Token)
+                ? HealthCheckResult.Healthy("RabbitMQ takes connections.")
+                : HealthCheckResult.Unhealthy("RabbitMQ is unreachable: notifications are answered 503.");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return HealthCheckResult.Unhealthy("RabbitMQ did not answer in time: notifications are answered 503.");
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using Prometheus;
+
+namespace RegistryIntegrity.Listener.Monitoring;
+
+public static class EventOutcomes
+{
+    public const string Published = "published";
+    public const string Ignored = "ignored";
+    public const string Quarantined = "quarantined";
+    public const string Rejected = "rejected";
+}
+
+/// <summary>
+/// The Listener's Prometheus metrics, in a registry of its own (served on <c>/metrics</c>) so that
+/// two Listeners in one process, as in tests, never share counters. MassTransit's meters are
+/// exported into the same registry (as <c>masstransit_messaging_masstransit_*</c>).
+/// </summary>
+/// <remarks>
+/// prometheus-net's meter adapter keeps instrument names in a static table that a disposed adapter
+/// clears: with several Listeners in one process, MassTransit's meters are reliable only in the
+/// one started last. A deployed Listener is alone in its process.
+/// </remarks>
+public sealed class ListenerMetrics : IDisposable
+{
+    private readonly IDisposable _meterAdapter;
+
+    public ListenerMetrics()
+    {
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+
+        Events = factory.CreateCounter(
+            "registry_integrity_listener_events_total",
+            "Registry events received, by action (push, pull, mount, delete, unknown) and outcome (published, ignored, quarantined, rejected).",
+            "action", "outcome");
+        RequestDuration = factory.CreateHistogram(
+            "registry_integrity_listener_request_duration_seconds",
+            "Time to answer one notification POST, broker confirm included.",
+            new HistogramConfiguration { LabelNames = ["code"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
+        PublishFailures = factory.CreateCounter(
+            "registry_integrity_listener_publish_failures_total",
+            "Notifications answered 503 because the broker did not confirm in time (events or quarantine).");
+        LastEventTimestamp = factory.CreateGauge(
+            "registry_integrity_listener_last_event_timestamp_seconds",
+            "Unix time of the last registry event published (the registry's own timestamp).");
+        SourceInstanceChanges = factory.CreateCounter(
+            "registry_integrity_listener_source_instance_changes_total",
+            "Registry instance ids (source.instanceID) seen for the first time. Each registry restart adds one: events queued in the old instance may be lost, a sweep is due.");
+        LastSourceInstanceChange = factory.CreateGauge(
+            "registry_integrity_listener_last_source_instance_change_timestamp_seconds",
+            "Unix time at which the Listener first saw the newest registry instance id.");
+
+        DotNetStats.Register(Registry);
+        _meterAdapter = MeterAdapter.StartListening(new MeterAdapterOptions
+        {
+            Registry = Registry,
+            // prometheus-net 8.2.1 ignores Registry and writes to the default registry unless the factory is given too.
+            MetricFactory = factory,
+            InstrumentFilterPredicate = instrument => instrument.Meter.Name == "MassTransit",
+        });
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Counter Events { get; }
+
+    public Histogram RequestDuration { get; }
+
+    public Counter PublishFailures { get; }
+
+    public Gauge LastEventTimestamp { get; }
+
+    public Counter SourceInstanceChanges { get; }
+
+    public Gauge LastSourceInstanceChange { get; }
+
+    public void Dispose() => _meterAdapter.Dispose();
+}

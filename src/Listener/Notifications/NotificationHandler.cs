@@ -1,0 +1,266 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Listener.Authentication;
+using RegistryIntegrity.Listener.Monitoring;
+using RegistryIntegrity.Listener.Publishing;
+using RegistryIntegrity.Listener.Quarantine;
+
+namespace RegistryIntegrity.Listener.Notifications;
+
+/// <summary>
+/// Answers <c>POST /v1/events</c>. The registry retries every non-2xx answer forever and holds every
+/// later event behind it, so: 200 once the events are confirmed by the broker, 503 only when they
+/// could not be enqueued, and 200 (never 4xx) for an unusable envelope from an authenticated sender,
+/// once it is quarantined.
+/// </summary>
+public sealed partial class NotificationHandler(
+    WebhookAuthenticator authenticator,
+    RegistryEventPublisher publisher,
+    IQuarantine quarantine,
+    ListenerMetrics metrics,
+    SourceInstanceTracker sourceInstances,
+    IOptions<ListenerOptions> options,
+    TimeProvider time,
+    ILogger<NotificationHandler> logger)
+{
+    /// <summary>Registries send one event per POST; an envelope with more than this is quarantined whole.</summary>
+    public const int MaxEventsPerEnvelope = 256;
+
+    private const int ClientClosedRequest = 499;
+
+    private static readonly string[] AcceptedMediaTypes =
+    [
+        "application/vnd.docker.distribution.events.v1+json",
+        "application/vnd.docker.distribution.events.v2+json",
+        "application/json",
+    ];
+
+    private readonly ListenerOptions _options = options.Value;
+
+    public async Task<IResult> HandleAsync(HttpContext context)
+    {
+        var started = time.GetTimestamp();
+        var tally = new Tally();
+        var (status, result) = await ProcessAsync(context, tally);
+        var elapsed = time.GetElapsedTime(started);
+        metrics.RequestDuration.WithLabels(StatusLabel(status)).Observe(elapsed.TotalSeconds);
+        LogAnswered(logger, status, elapsed.TotalMilliseconds, tally.Published, tally.Ignored, tally.Quarantined);
+        return result;
+    }
+
+    private async Task<(int Status, IResult Result)> ProcessAsync(HttpContext context, Tally tally)
+    {
+        var request = context.Request;
+        if (!authenticator.IsAuthorized(request.Headers.Authorization))
+        {
+            LogUnauthorized(logger, RemoteAddress(context));
+            context.Response.Headers.WWWAuthenticate = authenticator.Challenges;
+            return Rejected(StatusCodes.Status401Unauthorized, Results.Unauthorized());
+        }
+        if (!IsAcceptedContentType(request.ContentType))
+        {
+            LogUnsupportedContentType(logger, request.ContentType);
+            return Rejected(StatusCodes.Status415UnsupportedMediaType, Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
+                detail: $"Content-Type must be one of {string.Join(", ", AcceptedMediaTypes)}."));
+        }
+
+        byte[]? body;
+        using (var bodyTimeout = new CancellationTokenSource(_options.RequestBodyTimeout, time))
+        using (var reading = CancellationTokenSource.CreateLinkedTokenSource(bodyTimeout.Token, context.RequestAborted))
+        {
+            try
+            {
+                body = await BodyReader.ReadAsync(request, _options.MaxBodyBytes, reading.Token);
+            }
+            catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return Aborted();
+            }
+            catch (Exception e) when (e is OperationCanceledException || e is BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout })
+            {
+                LogBodyTooSlow(logger, _options.RequestBodyTimeout.TotalSeconds);
+                return Rejected(StatusCodes.Status408RequestTimeout, Results.StatusCode(StatusCodes.Status408RequestTimeout));
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode != StatusCodes.Status413PayloadTooLarge)
+            {
+                LogBadRequest(logger, e.Message);
+                return Rejected(e.StatusCode, Results.StatusCode(e.StatusCode));
+            }
+            catch (BadHttpRequestException)
+            {
+                body = null;
+            }
+        }
+        if (body is null)
+        {
+            LogTooLarge(logger, _options.MaxBodyBytes);
+            return Rejected(StatusCodes.Status413PayloadTooLarge, Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge,
+                detail: $"The body exceeds {_options.MaxBodyBytes} bytes."));
+        }
+
+        var toPublish = new List<IRegistryEvent>(1);
+        var actions = new List<string>(1);
+        var ignored = new List<string>(0);
+        var invalid = new List<(string Action, string Reason)>(0);
+        string? envelopeProblem = null;
+        try
+        {
+            var envelope = JsonSerializer.Deserialize(body, NotificationJsonContext.Default.NotificationEnvelope);
+            if (envelope?.Events is not { Count: > 0 } events)
+                envelopeProblem = "the envelope has no events";
+            else if (events.Count > MaxEventsPerEnvelope)
+                envelopeProblem = $"the envelope has {events.Count} events, more than {MaxEventsPerEnvelope}";
+            else
+                Classify(events, toPublish, actions, ignored, invalid);
+        }
+        catch (JsonException e)
+        {
+            envelopeProblem = $"not a notification envelope: {e.Message}";
+        }
+
+        string? quarantineReason = envelopeProblem
+            ?? (invalid.Count == 0 ? null : string.Join("; ", invalid.Select(i => $"{i.Action} event: {i.Reason}")));
+        using var timeout = new CancellationTokenSource(_options.PublishTimeout, time);
+        using var sending = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, context.RequestAborted);
+        try
+        {
+            var publishing = publisher.PublishAsync(toPublish, sending.Token);
+            var quarantining = quarantineReason is null
+                ? Task.CompletedTask
+                : quarantine.PutAsync(new QuarantinedNotification(body, request.ContentType, quarantineReason, time.GetUtcNow(), RemoteAddress(context)), sending.Token);
+            await Task.WhenAll(publishing, quarantining);
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return Aborted();
+        }
+        catch (Exception e)
+        {
+            metrics.PublishFailures.Inc();
+            LogNotEnqueued(logger, toPublish.Count, quarantineReason is not null, e.GetType().Name, e.Message);
+            context.Response.Headers.RetryAfter = "1";
+            return (StatusCodes.Status503ServiceUnavailable, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+                detail: "The message broker did not confirm the events; retry."));
+        }
+
+        for (var i = 0; i < toPublish.Count; i++)
+        {
+            metrics.Events.WithLabels(actions[i], EventOutcomes.Published).Inc();
+            metrics.LastEventTimestamp.Set(toPublish[i].OccurredAt.ToUnixTimeMilliseconds() / 1000.0);
+        }
+        foreach (var action in ignored)
+            metrics.Events.WithLabels(action, EventOutcomes.Ignored).Inc();
+        if (envelopeProblem is not null)
+            metrics.Events.WithLabels("unknown", EventOutcomes.Quarantined).Inc();
+        foreach (var (action, _) in invalid)
+            metrics.Events.WithLabels(action, EventOutcomes.Quarantined).Inc();
+        if (quarantineReason is not null)
+            LogQuarantined(logger, body.Length, quarantineReason);
+
+        tally.Published = toPublish.Count;
+        tally.Ignored = ignored.Count;
+        tally.Quarantined = envelopeProblem is null ? invalid.Count : 1;
+        return (StatusCodes.Status200OK, Results.Ok());
+
+        (int, IResult) Rejected(int status, IResult result)
+        {
+            metrics.Events.WithLabels("unknown", EventOutcomes.Rejected).Inc();
+            return (status, result);
+        }
+
+        (int, IResult) Aborted()
+        {
+            LogAborted(logger);
+            return (ClientClosedRequest, Results.StatusCode(ClientClosedRequest));
+        }
+    }
+
+    private void Classify(
+        IReadOnlyList<RegistryEvent?> events, List<IRegistryEvent> toPublish, List<string> actions, List<string> ignored, List<(string, string)> invalid)
+    {
+        foreach (var registryEvent in events)
+        {
+            var translated = EventTranslator.Translate(registryEvent);
+            switch (translated.Outcome)
+            {
+                case EventOutcome.Publish:
+                    toPublish.Add(translated.Message!);
+                    actions.Add(translated.Action);
+                    break;
+                case EventOutcome.Ignore:
+                    ignored.Add(translated.Action);
+                    break;
+                default:
+                    invalid.Add((translated.Action, translated.Reason!));
+                    break;
+            }
+            sourceInstances.Observe(translated.SourceInstanceId);
+        }
+    }
+
+    private static bool IsAcceptedContentType(string? contentType)
+    {
+        if (contentType is null)
+            return false;
+        var mediaType = contentType.AsSpan();
+        var semicolon = mediaType.IndexOf(';');
+        if (semicolon >= 0)
+            mediaType = mediaType[..semicolon];
+        mediaType = mediaType.Trim();
+        foreach (var accepted in AcceptedMediaTypes)
+        {
+            if (mediaType.Equals(accepted, StringComparison.OrdinalIgnoreCase))
+                return true;
+        }
+        return false;
+    }
+
+    private static string? RemoteAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
+
+    private static string StatusLabel(int status) => status switch
+    {
+        200 => "200",
+        401 => "401",
+        408 => "408",
+        413 => "413",
+        415 => "415",
+        499 => "499",
+        503 => "503",
+        _ => status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private sealed class Tally
+    {
+        public int Published { get; set; }
+        public int Ignored { get; set; }
+        public int Quarantined { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "POST /v1/events answered {Status} in {ElapsedMs:0.###} ms: {Published} published, {Ignored} ignored, {Quarantined} quarantined")]
+    private static partial void LogAnswered(ILogger logger, int status, double elapsedMs, int published, int ignored, int quarantined);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification from {RemoteAddress}: missing or invalid credentials (401)")]
+    private static partial void LogUnauthorized(ILogger logger, string? remoteAddress);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification with Content-Type {ContentType} (415)")]
+    private static partial void LogUnsupportedContentType(ILogger logger, string? contentType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification body larger than {MaxBodyBytes} bytes (413)")]
+    private static partial void LogTooLarge(ILogger logger, long maxBodyBytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification whose body did not arrive within {Seconds} s (408)")]
+    private static partial void LogBodyTooSlow(ILogger logger, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a malformed HTTP request: {Error}")]
+    private static partial void LogBadRequest(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Quarantined a notification of {Bytes} bytes and answered 200: {Reason}")]
+    private static partial void LogQuarantined(ILogger logger, int bytes, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not enqueue {Count} event(s) (quarantine: {Quarantine}), answering 503 so the registry retries: {ErrorType}: {Error}")]
+    private static partial void LogNotEnqueued(ILogger logger, int count, bool quarantine, string errorType, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The sender closed the request before it was answered")]
+    private static partial void LogAborted(ILogger logger);
+}

@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RegistryIntegrity.Listener.Monitoring;
+
+namespace RegistryIntegrity.Listener.Tests.RealStack;
+
+/// <summary>The Listener as deployed (real Kestrel on a loopback port, real RabbitMQ), hosted in the test process.</summary>
+public sealed class KestrelListener : WebApplicationFactory<Program>
+{
+    public const string Token = "real-stack-token-0123456789";
+
+    private readonly Uri _rabbitMq;
+    private readonly IReadOnlyDictionary<string, string> _settings;
+
+    public KestrelListener(Uri rabbitMq, int? port = null, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        _rabbitMq = rabbitMq;
+        _settings = settings ?? new Dictionary<string, string>();
+        Port = port ?? TestSupport.LocalStack.GetFreeTcpPorts(1)[0];
+        BaseUri = new Uri($"http://127.0.0.1:{Port}");
+        UseKestrel(Port);
+    }
+
+    public int Port { get; }
+
+    public Uri BaseUri { get; }
+
+    public LogCapture Logs { get; } = new();
+
+    public ListenerMetrics Metrics => Services.GetRequiredService<ListenerMetrics>();
+
+    public HttpClient CreateAuthorizedHttpClient()
+    {
+        var client = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ConnectionStrings:RabbitMq", _rabbitMq.ToString());
+        builder.UseSetting("Listener:BearerTokens:0", Token);
+        builder.UseSetting("Logging:LogLevel:RegistryIntegrity", "Debug");
+        foreach (var (key, value) in _settings)
+            builder.UseSetting(key, value);
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+    }
+}
