@@ -1,0 +1,40 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using RegistryIntegrity.TestSupport;
+
+namespace RegistryIntegrity.EndToEnd.Tests;
+
+/// <summary>An alert or dashboard panel on a metric nobody exports can never fire: every name they use must be served.</summary>
+public sealed partial class Exporting_the_metrics_the_alerts_use(RunningProduct product) : IClassFixture<RunningProduct>
+{
+    [Fact]
+    public async Task Every_product_metric_in_the_rules_and_the_dashboard_is_served_once_the_product_has_worked()
+    {
+        using var registry = product.Registry();
+        var image = await registry.PushImageAsync("metrics/app", "v1");
+        await product.WaitForVerdictAsync(image.Repository, image.Digest, "healthy", TimeSpan.FromSeconds(30));
+        var sweep = await product.VerifierApi.PostAsync("/v1/sweeps", null);
+        Assert.Equal(HttpStatusCode.Accepted, sweep.StatusCode);
+        await product.WaitForSweepAsync(sweep.Headers.Location!, TimeSpan.FromSeconds(30));
+
+        using var http = new HttpClient();
+        var served = await http.GetStringAsync(new Uri(product.Verifier.BaseUri, "/metrics"))
+            + await http.GetStringAsync(new Uri(product.Listener!.BaseUri, "/metrics"));
+        var chart = Path.Combine(RepositoryRoot.Find(), "deploy", "helm", "registry-integrity", "files");
+        var used = ProductMetric().Matches(await File.ReadAllTextAsync(Path.Combine(chart, "alerts.yml")) + await File.ReadAllTextAsync(Path.Combine(chart, "dashboard.json")))
+            .Select(m => HistogramSuffix().Replace(m.Value, ""))
+            .Distinct()
+            .Order()
+            .ToList();
+
+        Assert.NotEmpty(used);
+        var missing = used.Where(name => !Regex.IsMatch(served, $@"^{name}(_bucket|_count|_sum)?[{{ ]", RegexOptions.Multiline)).ToList();
+        Assert.True(missing.Count == 0, $"not served: {string.Join(", ", missing)}");
+    }
+
+    [GeneratedRegex(@"registry_integrity_[a-z_]+")]
+    private static partial Regex ProductMetric();
+
+    [GeneratedRegex(@"_(bucket|count|sum)$")]
+    private static partial Regex HistogramSuffix();
+}
