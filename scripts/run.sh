@@ -50,8 +50,10 @@ Registry integrity is running.
   verifier   http://127.0.0.1:$VERIFIER_PORT   verdicts /v1/broken /v1/status /v1/manifests?repository=&digest=
              metrics http://127.0.0.1:$VERIFIER_PORT/metrics   log $STACK_DIR/verifier.log
 
-Push an image (no Docker needed), e.g. with skopeo or crane, or through the HTTP API:
-  skopeo copy --dest-tls-verify=false oci-archive:app.tar docker://127.0.0.1:$REGISTRY_PORT/team/app:v1
+Push an image (no Docker needed: a random one-layer OCI image through the registry HTTP API):
+  scripts/push-sample.sh team/app:v1
+Its verdict (the digest is printed by the push):
+  curl -s "http://127.0.0.1:$VERIFIER_PORT/v1/manifests?repository=team/app&digest=sha256:..."
 Check one image now:
   dotnet src/Verifier/bin/Release/net10.0/RegistryIntegrity.Verifier.dll check 127.0.0.1:$REGISTRY_PORT/team/app:v1 --plain-http
 Broken manifests:
