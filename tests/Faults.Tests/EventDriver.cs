@@ -87,7 +87,7 @@ public sealed class EventDriver : IAsyncDisposable
             var image = _seeds[n++ % _seeds.Count];
             var id = Guid.NewGuid().ToString();
             Tried[id] = 0;
-            var body = Envelope(id, image);
+            var body = Envelope(id, image, _product);
             while (true)
             {
                 if (await TryPostAsync(body))
@@ -121,7 +121,7 @@ public sealed class EventDriver : IAsyncDisposable
         return false;
     }
 
-    private byte[] Envelope(string id, PushedImage image)
+    public static byte[] Envelope(string id, PushedImage image, FaultyProduct product)
     {
         var envelope = new
         {
@@ -135,11 +135,11 @@ public sealed class EventDriver : IAsyncDisposable
                     target = new
                     {
                         mediaType = image.MediaType, digest = image.Digest, size = 400, length = 400, repository = image.Repository,
-                        url = $"{_product.Stack.RegistryUri}v2/{image.Repository}/manifests/{image.Digest}",
+                        url = $"{product.Stack.RegistryUri}v2/{image.Repository}/manifests/{image.Digest}",
                     },
-                    request = new { id = Guid.NewGuid().ToString(), addr = "127.0.0.1:1", host = _product.Stack.RegistryUri.Authority, method = "PUT", useragent = "fault-driver" },
+                    request = new { id = Guid.NewGuid().ToString(), addr = "127.0.0.1:1", host = product.Stack.RegistryUri.Authority, method = "PUT", useragent = "fault-driver" },
                     actor = new { },
-                    source = new { addr = "driver:0", instanceID = _product.RegistryInstanceId },
+                    source = new { addr = "driver:0", instanceID = product.RegistryInstanceId },
                 },
             },
         };

@@ -95,6 +95,36 @@ public sealed class Surviving_faults_under_load(FaultyProduct product, ITestOutp
         Assert.NotEmpty(failedRequests);
     }
 
+    [Fact]
+    public async Task Copies_of_one_event_delivered_at_once_are_processed_once()
+    {
+        // The registry sends an event again when the answer is slower than its timeout, so copies can sit in the queue together.
+        using var registry = new RegistryPusher(product.Stack.RegistryUri);
+        var image = await registry.PushImageAsync("faults/copies/direct", "v1", layers: 1, layerSize: 256);
+        using var listener = new HttpClient { BaseAddress = product.ListenerBase };
+        listener.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", FaultyProduct.WebhookToken);
+        var ids = Enumerable.Range(0, 30).Select(_ => Guid.NewGuid().ToString()).ToList();
+        var posts = ids.SelectMany(id => Enumerable.Range(0, 4).Select(async _ =>
+        {
+            using var content = new ByteArrayContent(EventDriver.Envelope(id, image, product));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.docker.distribution.events.v1+json");
+            using var response = await listener.PostAsync("/v1/events", content);
+            response.EnsureSuccessStatusCode();
+        }));
+        await Task.WhenAll(posts);
+
+        var deadline = DateTime.UtcNow + DrainWithin;
+        while (!ids.All((await product.ProcessedEventIdsAsync()).Contains) || await product.QueueDepthAsync("registry-integrity-events") > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not drained\n{product.Verifier.Output}");
+            await Task.Delay(300);
+        }
+        // Copies still being walked finish after the queue is empty.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var twice = await product.EventIdsStoredTwiceInHistoryAsync();
+        Assert.Empty(twice.Intersect(ids));
+    }
+
     private async Task<ScenarioReport> RunAsync(string name, Uri? watched, Func<Task> fault)
     {
         using var registry = new RegistryPusher(product.Stack.RegistryUri);
