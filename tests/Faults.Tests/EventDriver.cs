@@ -32,8 +32,8 @@ public sealed class EventDriver : IAsyncDisposable
         _repository = repository;
         _seeds = seeds;
         _listener = new HttpClient { BaseAddress = product.ListenerBase, Timeout = TimeSpan.FromSeconds(5) };
-        _listener.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", FaultyProduct.WebhookToken);
-        _registry = new RegistryPusher(product.Stack.RegistryUri);
+        _listener.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", product.WebhookToken);
+        _registry = product.Registry();
     }
 
     public ConcurrentBag<PushedImage> Pushed { get; } = [];

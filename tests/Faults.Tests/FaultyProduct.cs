@@ -11,9 +11,12 @@ namespace RegistryIntegrity.Faults.Tests;
 /// Verifier storing into PostgreSQL, every one of which a scenario may kill or stop. Ports are
 /// fixed for the life of the fixture so that a restarted service is found where it was.
 /// </summary>
-public sealed class FaultyProduct : IAsyncLifetime
+public class FaultyProduct : IAsyncLifetime
 {
-    public const string WebhookToken = "faults-webhook-token-0123456789";
+    public virtual string WebhookToken => "faults-webhook-token-0123456789";
+
+    /// <summary>Basic credentials the registry demands (htpasswd), or null for an open registry.</summary>
+    public virtual (string User, string Password)? RegistryCredentials => null;
 
     private readonly int _listenerPort = LocalStack.GetFreeTcpPorts(1)[0];
     private readonly int _verifierPort = LocalStack.GetFreeTcpPorts(1)[0];
@@ -35,7 +38,7 @@ public sealed class FaultyProduct : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Stack = await LocalStack.StartAsync(StackServices.All, $"{ListenerBase}v1/events", WebhookToken);
+        Stack = await LocalStack.StartAsync(StackServices.All, $"{ListenerBase}v1/events", WebhookToken, await RegistryEnvironmentAsync());
         ReportDirectory = Directory.CreateTempSubdirectory("rit-faults-report-").FullName;
         VerifierEnvironment = new Dictionary<string, string>
         {
@@ -46,6 +49,11 @@ public sealed class FaultyProduct : IAsyncLifetime
             ["Store__ConnectionString"] = Stack.PostgresConnectionString,
             ["Sweep__Enabled"] = "false",
         };
+        if (RegistryCredentials is var (user, password))
+        {
+            VerifierEnvironment["Registry__Username"] = user;
+            VerifierEnvironment["Registry__Password"] = password;
+        }
         ListenerEnvironment = new Dictionary<string, string>
         {
             ["ConnectionStrings__RabbitMq"] = Stack.RabbitMqUri.ToString(),
@@ -55,7 +63,7 @@ public sealed class FaultyProduct : IAsyncLifetime
         await StartListenerAsync();
 
         // Direct posts carry the registry's own instance id, so they do not look like a restarted registry (which starts a sweep).
-        using var registry = new RegistryPusher(Stack.RegistryUri);
+        using var registry = Registry();
         await registry.PushImageAsync("faults/warm-up", "v1", layers: 1, layerSize: 256);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while ((RegistryInstanceId = await LatestRegistryInstanceIdAsync()) is null)
@@ -66,6 +74,13 @@ public sealed class FaultyProduct : IAsyncLifetime
         }
     }
 
+    public RegistryPusher Registry() => RegistryCredentials is var (user, password)
+        ? new RegistryPusher(Stack.RegistryUri, user, password)
+        : new RegistryPusher(Stack.RegistryUri);
+
+    /// <summary>Overrides of the registry's configuration (<c>REGISTRY_...</c>), e.g. to demand credentials.</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string>?> RegistryEnvironmentAsync() => Task.FromResult<IReadOnlyDictionary<string, string>?>(null);
+
     public async Task StartListenerAsync() =>
         Listener = await ServiceProcess.StartAsync("Listener", ListenerEnvironment, fixedPort: _listenerPort);
 
@@ -75,7 +90,7 @@ public sealed class FaultyProduct : IAsyncLifetime
     public Task<(int ExitCode, string Output)> RunVerifierVerbAsync(params string[] arguments) =>
         ServiceProcess.RunVerbAsync("Verifier", arguments, VerifierEnvironment, TimeSpan.FromMinutes(2));
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (Listener is not null)
             await Listener.DisposeAsync();

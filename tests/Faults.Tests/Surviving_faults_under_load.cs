@@ -99,10 +99,10 @@ public sealed class Surviving_faults_under_load(FaultyProduct product, ITestOutp
     public async Task Copies_of_one_event_delivered_at_once_are_processed_once()
     {
         // The registry sends an event again when the answer is slower than its timeout, so copies can sit in the queue together.
-        using var registry = new RegistryPusher(product.Stack.RegistryUri);
+        using var registry = product.Registry();
         var image = await registry.PushImageAsync("faults/copies/direct", "v1", layers: 1, layerSize: 256);
         using var listener = new HttpClient { BaseAddress = product.ListenerBase };
-        listener.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", FaultyProduct.WebhookToken);
+        listener.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", product.WebhookToken);
         var ids = Enumerable.Range(0, 30).Select(_ => Guid.NewGuid().ToString()).ToList();
         var posts = ids.SelectMany(id => Enumerable.Range(0, 4).Select(async _ =>
         {
@@ -127,7 +127,7 @@ public sealed class Surviving_faults_under_load(FaultyProduct product, ITestOutp
 
     private async Task<ScenarioReport> RunAsync(string name, Uri? watched, Func<Task> fault)
     {
-        using var registry = new RegistryPusher(product.Stack.RegistryUri);
+        using var registry = product.Registry();
         var seeds = new List<PushedImage>();
         for (var i = 0; i < 3; i++)
             seeds.Add(await registry.PushImageAsync($"faults/{name}/direct", $"s{i}", layers: 1, layerSize: 256));
