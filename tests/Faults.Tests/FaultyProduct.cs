@@ -59,6 +59,7 @@ public class FaultyProduct : IAsyncLifetime
             ["ConnectionStrings__RabbitMq"] = Stack.RabbitMqUri.ToString(),
             ["Listener__BearerTokens__0"] = WebhookToken,
         };
+        Configure(ListenerEnvironment, VerifierEnvironment);
         await StartVerifierAsync();
         await StartListenerAsync();
 
@@ -72,6 +73,11 @@ public class FaultyProduct : IAsyncLifetime
                 throw new TimeoutException($"The first registry event never reached the store.\n--- listener ---\n{Listener.Output}\n--- verifier ---\n{Verifier.Output}");
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>Settings on top of the usual ones, before the services start.</summary>
+    protected virtual void Configure(Dictionary<string, string> listener, Dictionary<string, string> verifier)
+    {
     }
 
     public RegistryPusher Registry() => RegistryCredentials is var (user, password)
