@@ -26,7 +26,10 @@ public class FaultyProduct : IAsyncLifetime
     public ServiceProcess Verifier { get; private set; } = null!;
     public Dictionary<string, string> VerifierEnvironment { get; private set; } = null!;
     public Dictionary<string, string> ListenerEnvironment { get; private set; } = null!;
-    public string ReportDirectory { get; private set; } = null!;
+    /// <summary>Where the fault report is written (kept after the run).</summary>
+    public string ReportDirectory => _reportDirectory.Value;
+
+    private readonly Lazy<string> _reportDirectory = new(() => Directory.CreateTempSubdirectory("rit-faults-report-").FullName);
 
     public Uri ListenerBase => new($"http://127.0.0.1:{_listenerPort}");
     public Uri VerifierBase => new($"http://127.0.0.1:{_verifierPort}");
@@ -39,7 +42,6 @@ public class FaultyProduct : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Stack = await LocalStack.StartAsync(StackServices.All, $"{ListenerBase}v1/events", WebhookToken, await RegistryEnvironmentAsync());
-        ReportDirectory = Directory.CreateTempSubdirectory("rit-faults-report-").FullName;
         VerifierEnvironment = new Dictionary<string, string>
         {
             ["ConnectionStrings__RabbitMq"] = Stack.RabbitMqUri.ToString(),
