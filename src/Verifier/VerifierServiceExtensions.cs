@@ -29,6 +29,7 @@ public static class VerifierServiceExtensions
 
         var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
             ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
+        var quorumQueues = builder.Configuration.GetValue<bool>(QueueNames.QuorumQueuesKey);
         builder.Services.AddSweeps();
         builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddMassTransit(bus =>
@@ -45,6 +46,8 @@ public static class VerifierServiceExtensions
                 rabbit.ReceiveEndpoint(QueueNames.RegistryEvents, endpoint =>
                 {
                     // Infrastructure failures (store down) are retried; a broken image is a verdict, not an exception.
+                    if (quorumQueues)
+                        endpoint.SetQuorumQueue();
                     endpoint.UseMessageRetry(RetryInfrastructureFailures);
                     endpoint.PrefetchCount = 32;
                     endpoint.ConcurrentMessageLimit = 8;
@@ -56,6 +59,8 @@ public static class VerifierServiceExtensions
                 rabbit.ReceiveEndpoint(QueueNames.Sweeps, endpoint =>
                 {
                     var sweep = context.GetRequiredService<IOptions<SweepOptions>>().Value;
+                    if (quorumQueues)
+                        endpoint.SetQuorumQueue();
                     endpoint.UseMessageRetry(RetryInfrastructureFailures);
                     endpoint.PrefetchCount = sweep.ConcurrentRepositories;
                     endpoint.ConcurrentMessageLimit = sweep.ConcurrentRepositories;
@@ -75,6 +80,7 @@ public static class VerifierServiceExtensions
     {
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SweepMetrics>();
+        services.AddSingleton<QueueAddresses>();
         services.AddScoped<SweepRequester>();
         services.AddTransient<RepositorySweeper>();
         return services;

@@ -8,15 +8,14 @@ namespace RegistryIntegrity.Listener.Publishing;
 /// confirmed it (MassTransit enables publisher confirms by default), so several events of one
 /// envelope are sent concurrently and their confirms awaited together.
 /// </summary>
-public sealed class RegistryEventPublisher(IBus bus)
+public sealed class RegistryEventPublisher(IBus bus, QuorumEventsQueue quorum)
 {
-    private static readonly Uri EventsQueue = new($"queue:{QueueNames.RegistryEvents}");
-
     public async Task PublishAsync(IReadOnlyList<IRegistryEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0)
             return;
-        var endpoint = await bus.GetSendEndpoint(EventsQueue);
+        await quorum.EnsureDeclaredAsync(cancellationToken);
+        var endpoint = await bus.GetSendEndpoint(quorum.SendAddress);
         if (events.Count == 1)
         {
             await SendAsync(endpoint, events[0], cancellationToken);
@@ -27,7 +26,13 @@ public sealed class RegistryEventPublisher(IBus bus)
 
     private static Task SendAsync(ISendEndpoint endpoint, IRegistryEvent message, CancellationToken cancellationToken)
     {
-        var pipe = Pipe.Execute<SendContext>(context => context.MessageId = EventMessageId.From(message.EventId));
+        var pipe = Pipe.Execute<SendContext>(context =>
+        {
+            context.MessageId = EventMessageId.From(message.EventId);
+            // Sent to an exchange (quorum queues), a message no queue is bound to comes back as an error instead of a confirm.
+            if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+                rabbit.Mandatory = true;
+        });
         return message switch
         {
             ManifestPushed pushed => endpoint.Send(pushed, pipe, cancellationToken),

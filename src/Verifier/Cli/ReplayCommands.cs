@@ -8,6 +8,7 @@ using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
+using RegistryIntegrity.Verifier.Sweeps;
 
 namespace RegistryIntegrity.Verifier.Cli;
 
@@ -74,7 +75,7 @@ internal static class ReplayCommands
             if (dryRun || events.Count == 0)
                 return Done;
 
-            var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueNames.RegistryEvents}"));
+            var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(host.Services.GetRequiredService<QueueAddresses>().Events);
             var sent = 0;
             foreach (var stored in events)
             {

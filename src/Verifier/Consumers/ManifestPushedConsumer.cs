@@ -17,6 +17,6 @@ public sealed class ManifestPushedConsumer(VerificationService verification, IVe
         var message = context.Message;
         if (!context.IsReplay() && await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
             return;
-        await verification.VerifyAsync(message.Repository, message.Digest, message.Tag, ProcessedEvents.From(message), context.CancellationToken);
+        await verification.VerifyAsync(message.Repository, message.Digest, message.Tag, ProcessedEvents.From(message, context.IsReplay()), context.CancellationToken);
     }
 }

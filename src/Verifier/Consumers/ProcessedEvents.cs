@@ -6,7 +6,7 @@ namespace RegistryIntegrity.Verifier.Consumers;
 
 internal static class ProcessedEvents
 {
-    public static ProcessedEvent From<T>(T message) where T : class, IRegistryEvent => new(
+    public static ProcessedEvent From<T>(T message, bool replay = false) where T : class, IRegistryEvent => new(
         message.EventId, typeof(T).Name, message.Repository, message.OccurredAt, message.SourceInstanceId,
-        JsonSerializer.Serialize(message));
+        JsonSerializer.Serialize(message), replay);
 }

@@ -13,7 +13,8 @@ namespace RegistryIntegrity.Verifier.Consumers;
 /// catalog no longer lists are swept too: that is how vanished repositories are reconciled.
 /// </summary>
 public sealed class StartSweepConsumer(
-    RegistryClient registry, ISweepStore sweeps, IOptions<SweepOptions> options, TimeProvider time, ILogger<StartSweepConsumer> logger)
+    RegistryClient registry, ISweepStore sweeps, IOptions<SweepOptions> options, TimeProvider time, ILogger<StartSweepConsumer> logger,
+    QueueAddresses queues)
     : IConsumer<StartSweep>
 {
     private const int MaxCatalogPages = 100_000;
@@ -45,7 +46,7 @@ public sealed class StartSweepConsumer(
         // Never-verified repositories first, then the least recently verified.
         var known = await sweeps.ListRepositoriesAsync(cancellationToken);
         var repositories = catalog.Except(known, StringComparer.Ordinal).Concat(known).Distinct(StringComparer.Ordinal).ToList();
-        var endpoint = await context.GetSendEndpoint(SweepRequester.Queue);
+        var endpoint = await context.GetSendEndpoint(queues.Sweeps);
         await endpoint.SendBatch(repositories.Select(r => new SweepRepository { SweepId = sweep.SweepId, Repository = r }), cancellationToken);
         await sweeps.SetEnumeratedAsync(sweep.SweepId, repositories.Count, time.GetUtcNow(), cancellationToken);
         logger.LogInformation("Sweep {SweepId} ({Trigger}): {Count} repositories queued", sweep.SweepId, sweep.Trigger, repositories.Count);

@@ -131,6 +131,20 @@ public abstract class Verdict_store
     }
 
     [Fact]
+    public async Task A_second_walk_for_an_already_processed_event_stores_nothing_unless_it_is_a_replay()
+    {
+        var store = await CreateStoreAsync();
+        await store.SaveWalkAsync(IndexWalk(VerdictResult.Healthy), T0, null, Event("e1"), default);
+        await store.SaveWalkAsync(IndexWalk(VerdictResult.Indeterminate), T0.AddMinutes(1), null, Event("e1"), default);
+
+        Assert.Equal(["healthy"], (await store.GetHistoryAsync(Repo, Index, 10, default)).Select(h => h.Result));
+        Assert.Equal("healthy", (await store.GetManifestAsync(Repo, Index, default))!.Result);
+
+        await store.SaveWalkAsync(IndexWalk(VerdictResult.Indeterminate), T0.AddMinutes(2), null, Event("e1") with { Replay = true }, default);
+        Assert.Equal(["indeterminate", "healthy"], (await store.GetHistoryAsync(Repo, Index, 10, default)).Select(h => h.Result));
+    }
+
+    [Fact]
     public async Task Recording_the_same_event_twice_is_harmless_and_migrations_run_once()
     {
         var store = await CreateStoreAsync();

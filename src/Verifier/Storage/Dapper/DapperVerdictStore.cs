@@ -32,6 +32,10 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
         InTransactionAsync(async (connection, transaction) =>
         {
             var now = checkedAt.ToUnixTimeMilliseconds();
+            // Copies of one event (the registry resends when answered late) can be walked at once by
+            // competing consumers; the first to commit stores the verdict, the others store nothing.
+            if (processedEvent is not null && await InsertEventAsync(connection, transaction, processedEvent, now) == 0 && !processedEvent.Replay)
+                return;
             if (walk.RootMissing)
             {
                 await MarkDeletedAsync(connection, transaction, walk.Repository, walk.Digest, now);
@@ -80,8 +84,6 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
                 """,
                 new { walk.Repository, walk.Digest, result = walk.RootMissing ? "missing" : ResultName(walk.Result), now, missing = Serialize(walk.Missing), reasons = Serialize(walk.IndeterminateReasons), eventId = processedEvent?.EventId },
                 transaction);
-            if (processedEvent is not null)
-                await InsertEventAsync(connection, transaction, processedEvent, now);
         }, cancellationToken);
 
     public Task MarkDeletedAsync(string repository, string digest, DateTimeOffset deletedAt, ProcessedEvent? processedEvent, CancellationToken cancellationToken) =>
@@ -199,7 +201,8 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
             "UPDATE manifests SET deleted_ms = @now WHERE repository = @repository AND digest = @digest AND deleted_ms IS NULL",
             new { repository, digest, now }, transaction);
 
-    private static Task InsertEventAsync(DbConnection connection, DbTransaction transaction, ProcessedEvent e, long now) =>
+    /// <returns>1 when the event was recorded now, 0 when it already was.</returns>
+    private static Task<int> InsertEventAsync(DbConnection connection, DbTransaction transaction, ProcessedEvent e, long now) =>
         connection.ExecuteAsync("""
             INSERT INTO processed_events (event_id, message_type, repository, occurred_ms, processed_ms, source_instance_id, payload)
             VALUES (@EventId, @MessageType, @Repository, @occurred, @now, @SourceInstanceId, @Payload)
