@@ -9,14 +9,15 @@ namespace RegistryIntegrity.Verifier.Verification;
 /// </summary>
 public sealed class RegistryProbeCache(RegistryClient registry, string repository)
 {
-    private readonly ConcurrentDictionary<string, Task<ManifestResponse>> _manifests = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Task<ProbeResult>> _blobs = new(StringComparer.Ordinal);
+    // Lazy: under a race GetOrAdd may run its value factory twice, and the factory sends the request.
+    private readonly ConcurrentDictionary<string, Lazy<Task<ManifestResponse>>> _manifests = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<ProbeResult>>> _blobs = new(StringComparer.Ordinal);
 
     public string Repository => repository;
 
     public Task<ManifestResponse> GetManifestAsync(string digest, CancellationToken cancellationToken) =>
-        _manifests.GetOrAdd(digest, d => registry.GetManifestAsync(repository, d, cancellationToken));
+        _manifests.GetOrAdd(digest, d => new(() => registry.GetManifestAsync(repository, d, cancellationToken))).Value;
 
     public Task<ProbeResult> CheckBlobAsync(string digest, long? size, CancellationToken cancellationToken) =>
-        _blobs.GetOrAdd(digest, d => registry.CheckBlobAsync(repository, d, size, cancellationToken));
+        _blobs.GetOrAdd(digest, d => new(() => registry.CheckBlobAsync(repository, d, size, cancellationToken))).Value;
 }
