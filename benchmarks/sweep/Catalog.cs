@@ -45,7 +45,7 @@ internal static class CatalogGenerator
         var stopwatch = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, shape.Count), new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (r, _) =>
         {
-            pushed[r] = await PushRepositoryAsync(pusher, r, shape[r], baseLayers, new Random(HashCode.Combine(seed, r)));
+            pushed[r] = await PushRepositoryAsync(pusher, r, shape[r], baseLayers, new Random((seed * 100_003) + r));
             if (Interlocked.Increment(ref done) % 100 == 0)
                 Console.WriteLine($"  pushed {done}/{shape.Count} repositories, {stopwatch.Elapsed.TotalSeconds:F0} s");
         });
