@@ -9,6 +9,8 @@ using RegistryIntegrity.TestSupport;
 // Sweep benchmark: generate a catalog in a real registry 2.8.2, measure the registry's ceiling for the
 // sweep's request mix, run the product's backfill and the complete curl + jq probe on it, compare.
 //   dotnet run -c Release --project benchmarks/sweep -- --manifests 1000
+// With REGISTRY_LOG_LEVEL=info in the environment the registry logs each request's duration, and the
+// benchmark adds how many requests were in progress inside the registry on average.
 var options = BenchmarkOptions.Parse(args);
 if (!AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
 {
@@ -44,14 +46,11 @@ var loadProcesses = new Dictionary<string, int> { ["registry"] = registryPid, ["
 
 // 2. The registry's ceiling for the request mix of one complete sweep.
 var mix = RegistryLoad.SweepRequests(catalog, catalogPageSize: 1000);
-var cpu = CpuSample.Take(loadProcesses);
-var ceiling = await RegistryLoad.RunAsync(stack.RegistryUri, mix, options.Connections, TimeSpan.FromSeconds(options.CeilingSeconds));
-var ceilingCpu = CpuSample.Take(loadProcesses).Since(cpu, PerProcess(loadProcesses, ceiling.Requests));
+var (ceiling, ceilingCpu) = await MeasureCeilingAsync();
 var expected = mix.GroupBy(r => r.Kind).ToDictionary(g => g.Key, g => g.Count());
 Console.WriteLine($"ceiling: {ceiling.PerSecond:F0} req/s ({ceiling.Requests} requests in {ceiling.Elapsed.TotalSeconds:F1} s, {options.Connections} connections, " +
                   $"{ceiling.Failures} not 2xx; {Load()}); mix of one sweep: {Describe(expected)}");
-Console.WriteLine($"ceiling: {ceilingCpu}");
-var notificationsAfterCeiling = notifications.Posts;
+Console.WriteLine($"ceiling: {ceilingCpu}");var notificationsAfterCeiling = notifications.Posts;
 
 // 3. The product's sweep: a Verifier service (no Listener), then the backfill verb on its empty store
 // (a cold process: JIT included) and a second sweep by the same process over the filled store.
@@ -85,9 +84,7 @@ var sweepManifestRate = manifests / sweep.Seconds;
 var notificationsAfterSweep = notifications.Posts;
 
 // The ceiling again: other work on the shared cores moves it, so the sweep is compared with the higher of the two.
-cpu = CpuSample.Take(loadProcesses);
-var ceilingAfter = await RegistryLoad.RunAsync(stack.RegistryUri, mix, options.Connections, TimeSpan.FromSeconds(options.CeilingSeconds));
-ceilingCpu = CpuSample.Take(loadProcesses).Since(cpu, PerProcess(loadProcesses, ceilingAfter.Requests));
+(var ceilingAfter, ceilingCpu) = await MeasureCeilingAsync();
 var bestCeiling = Math.Max(ceiling.PerSecond, ceilingAfter.PerSecond);
 Console.WriteLine($"ceiling after the sweep: {ceilingAfter.PerSecond:F0} req/s ({ceilingAfter.Requests} requests, {ceilingAfter.Failures} not 2xx; {Load()}); {ceilingCpu}");
 Console.WriteLine($"backfill: {sweepRate:F0} req/s = {sweepRate / bestCeiling:F2} x the higher ceiling {bestCeiling:F0} req/s (target >= 0.70); " +
@@ -109,6 +106,16 @@ Console.WriteLine($"notifications received since the catalog was pushed: {notifi
                   $"the sweeps {notificationsAfterSweep - notificationsAfterCeiling}, the probe {notifications.Posts - notificationsAfterCeilingAgain} (target 0)");
 return 0;
 
+async Task<(LoadResult Result, string Cpu)> MeasureCeilingAsync()
+{
+    var logFrom = AccessLog.Length(registryLog);
+    var cpuBefore = CpuSample.Take(loadProcesses);
+    var result = await RegistryLoad.RunAsync(stack.RegistryUri, mix, options.Connections, TimeSpan.FromSeconds(options.CeilingSeconds));
+    var cpu = CpuSample.Take(loadProcesses).Since(cpuBefore, PerProcess(loadProcesses, result.Requests));
+    await Task.Delay(500);
+    return (result, cpu + InFlight(AccessLog.Count(registryLog, logFrom, AccessLog.Length(registryLog)), result.Elapsed));
+}
+
 async Task<SweepOutcome> MeasureSweepAsync(ServiceProcess verifier, HttpClient api, string[] verb)
 {
     var before = await RegistryRequestCountersAsync(api);
@@ -127,7 +134,7 @@ async Task<SweepOutcome> MeasureSweepAsync(ServiceProcess verifier, HttpClient a
     if (exitCode != 0 || !completed.Success)
         throw new InvalidOperationException($"{verb[0]} exited with {exitCode}:\n{output}\n--- verifier ---\n{verifier.Output}");
     return new SweepOutcome(completed.Value, double.Parse(completed.Groups[6].Value, CultureInfo.InvariantCulture), wall, sent, access, status,
-        cpuAfter.Since(cpuBefore, PerProcess(processes, (long)sent.Values.Sum())));
+        cpuAfter.Since(cpuBefore, PerProcess(processes, (long)sent.Values.Sum())) + InFlight(access, TimeSpan.FromSeconds(double.Parse(completed.Groups[6].Value, CultureInfo.InvariantCulture))));
 }
 
 void Print(string label, SweepOutcome sweep)
@@ -165,6 +172,9 @@ static string Describe<T>(IReadOnlyDictionary<string, T> counts) =>
 
 // Other work on the same cores moves every figure: print the load average next to each.
 static string Load() => "load " + string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+
+static string InFlight(AccessLogCount log, TimeSpan over) =>
+    log.InFlight(over) is { } inFlight ? $"; requests in progress in the registry on average {inFlight:F1}" : "";
 
 static Dictionary<string, double> PerProcess(Dictionary<string, int> processes, long requests) =>
     processes.Keys.ToDictionary(k => k, _ => (double)requests);
