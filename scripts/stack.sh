@@ -12,6 +12,7 @@
 # Every setting comes from the environment, so tests can run several stacks side by side:
 #   STACK_DIR (./.stack)  RABBITMQ_PORT (35672)  RABBITMQ_DIST_PORT (RABBITMQ_PORT+1000)  REGISTRY_PORT (55000)  POSTGRES_PORT (55432)
 #   LISTENER_URL (http://127.0.0.1:5080/v1/events)  WEBHOOK_TOKEN (local-dev-webhook-token)
+#   REGISTRY_LOG_LEVEL (warn; info adds a "response completed" line with the duration of every request)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +23,7 @@ REGISTRY_PORT=${REGISTRY_PORT:-55000}
 POSTGRES_PORT=${POSTGRES_PORT:-55432}
 LISTENER_URL=${LISTENER_URL:-http://127.0.0.1:5080/v1/events}
 WEBHOOK_TOKEN=${WEBHOOK_TOKEN:-local-dev-webhook-token}
+REGISTRY_LOG_LEVEL=${REGISTRY_LOG_LEVEL:-warn}
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 ALL_SERVICES=(rabbitmq registry postgres)
 
@@ -105,7 +107,7 @@ write_registry_config() {
   cat > "$(registry_config)" <<CONF
 version: 0.1
 log:
-  level: warn
+  level: $REGISTRY_LOG_LEVEL
 storage:
   filesystem:
     rootdirectory: $STACK_DIR/registry/data
