@@ -60,6 +60,8 @@ var environment = new Dictionary<string, string>
     ["ConnectionStrings__RabbitMq"] = stack.RabbitMqUri.ToString(),
     ["Registry__BaseUrl"] = stack.RegistryUri.ToString(),
     ["Registry__MaxConcurrency"] = Invariant(options.Connections),
+    // The request budget (default 300/s) protects a production registry; this measures how well the sweep uses the registry.
+    ["Registry__MaxRequestsPerSecond"] = "0",
     ["Store__ConnectionString"] = $"Data Source={Path.Combine(dataDir, "verifier.db")}",
     ["Sweep__Enabled"] = "false",
     ["Sweep__ConcurrentRepositories"] = Invariant(options.ConcurrentRepositories),
@@ -148,8 +150,8 @@ void Print(string label, SweepOutcome sweep)
                       $"(repository, tag) twice: {sweep.Access.TagDuplicates} over {sweep.Access.TagKeys}" +
                       (sweep.Access.DuplicateExamples.Count > 0 ? $"; e.g. {string.Join(", ", sweep.Access.DuplicateExamples)}" : ""));
     Console.WriteLine($"{label}: {sweep.Cpu} (over the verb's wall time)");
-    Console.WriteLine($"{label}: verdicts {sweep.Status.GetProperty("healthy")} healthy, {sweep.Status.GetProperty("broken")} broken, " +
-                      $"{sweep.Status.GetProperty("indeterminate")} indeterminate (expected {indexes} healthy: one per index)");
+    Console.WriteLine($"{label}: verdicts {sweep.Status.GetProperty("manifests").GetProperty("healthy")} healthy, {sweep.Status.GetProperty("manifests").GetProperty("broken")} broken, " +
+                      $"{sweep.Status.GetProperty("manifests").GetProperty("indeterminate")} indeterminate (expected {indexes} healthy: one per index)");
 }
 
 static async Task<Dictionary<string, double>> RegistryRequestCountersAsync(HttpClient verifier)
