@@ -80,6 +80,7 @@ public static class VerifierServiceExtensions
     {
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SweepMetrics>();
+        services.AddSingleton<KnownRegistryInstances>();
         services.AddSingleton<QueueAddresses>();
         services.AddScoped<SweepRequester>();
         services.AddTransient<RepositorySweeper>();

@@ -9,7 +9,8 @@ namespace RegistryIntegrity.Verifier.Consumers;
 /// A registry loses its queued notifications when it restarts, and its <c>source.instanceID</c>
 /// changes. The first event from an instance never seen before starts a sweep.
 /// </summary>
-public sealed class RegistryRestartConsumer(ISweepStore sweeps, SweepRequester requester, TimeProvider time, ILogger<RegistryRestartConsumer> logger)
+public sealed class RegistryRestartConsumer(
+    ISweepStore sweeps, KnownRegistryInstances known, SweepRequester requester, TimeProvider time, ILogger<RegistryRestartConsumer> logger)
     : IConsumer<ManifestPushed>, IConsumer<DigestDeleted>, IConsumer<TagDeleted>
 {
     public Task Consume(ConsumeContext<ManifestPushed> context) => ObserveAsync(context, context.Message);
@@ -19,9 +20,11 @@ public sealed class RegistryRestartConsumer(ISweepStore sweeps, SweepRequester r
     private async Task ObserveAsync(ConsumeContext context, IRegistryEvent registryEvent)
     {
         var cancellationToken = context.CancellationToken;
-        if (context.IsReplay() || registryEvent.SourceInstanceId is not { Length: > 0 } instance)
+        if (context.IsReplay() || registryEvent.SourceInstanceId is not { Length: > 0 } instance || known.Contains(instance))
             return;
-        if (!await sweeps.RecordInstanceAsync(instance, time.GetUtcNow(), cancellationToken))
+        var isNew = await sweeps.RecordInstanceAsync(instance, time.GetUtcNow(), cancellationToken);
+        known.Add(instance);
+        if (!isNew)
             return;
         var sweepId = await requester.RequestAsync("registry-restart", cancellationToken);
         logger.LogInformation("New registry instance {Instance}: events may have been lost, sweep {SweepId} started", instance, sweepId);
