@@ -19,7 +19,11 @@ public sealed record PushedImage(
     string Platform = "linux/amd64");
 
 /// <param name="Children">The platform images in the order asked for, then their attestation manifests in the same order.</param>
-public sealed record PushedIndex(string Repository, string Digest, string? Tag, IReadOnlyList<PushedImage> Children);
+public sealed record PushedIndex(string Repository, string Digest, string? Tag, IReadOnlyList<PushedImage> Children)
+{
+    /// <summary>The index's length in bytes, as a descriptor of it states.</summary>
+    public long Size { get; init; }
+}
 
 public static class MediaTypes
 {
@@ -91,13 +95,17 @@ public sealed class RegistryPusher : IDisposable
     }
 
     /// <summary>Points <paramref name="tag"/> at a manifest already in the repository (GET by digest, PUT by tag).</summary>
-    public async Task TagAsync(string repository, string digest, string mediaType, string tag)
+    public async Task TagAsync(string repository, string digest, string mediaType, string tag) =>
+        await PushManifestAsync(repository, tag, mediaType, await GetManifestBytesAsync(repository, digest, mediaType));
+
+    /// <summary>A manifest's exact bytes, to push them again later.</summary>
+    public async Task<byte[]> GetManifestBytesAsync(string repository, string digest, string mediaType)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, Api($"/v2/{repository}/manifests/{digest}"));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
         using var response = await _http.SendAsync(request);
         response.EnsureSuccessStatusCode();
-        await PushManifestAsync(repository, tag, mediaType, await response.Content.ReadAsByteArrayAsync());
+        return await response.Content.ReadAsByteArrayAsync();
     }
 
     /// <param name="tag">Null pushes the manifest by digest, untagged.</param>
@@ -158,7 +166,7 @@ public sealed class RegistryPusher : IDisposable
         };
         var body = Utf8(index);
         var digest = await PushManifestAsync(repository, tag ?? ComputeDigest(body), mediaType, body);
-        return new PushedIndex(repository, digest, tag, children);
+        return new PushedIndex(repository, digest, tag, children) { Size = body.Length };
     }
 
     public async Task DeleteManifestAsync(string repository, string digest)

@@ -19,13 +19,21 @@ public static class StatusApi
             {
                 manifests = new { counts.Healthy, counts.Broken, counts.Indeterminate },
                 counts.MissingObjects,
+                counts.DanglingTags,
+                // Verdicts kept while the registry could not be reached: not erased, but not re-proven since.
+                stale = new { manifests = counts.Stale, since = counts.StaleSince },
+                verdictRules = VerdictRulesText,
                 registry = await PingAsync(registry, time, cancellationToken),
                 lastCompletedSweep = await sweeps.GetLatestSweepAsync(completedOnly: true, cancellationToken),
                 latestSweep = await sweeps.GetLatestSweepAsync(completedOnly: false, cancellationToken),
             });
         });
         v1.MapGet("/broken", async (IVerdictStore store, CancellationToken cancellationToken) =>
-            Results.Ok(await store.ListBrokenAsync(cancellationToken)));
+        {
+            // Broken manifests, then tags whose manifest is gone (same fields: repository, digest, tags, missing, reasons).
+            IEnumerable<object> broken = await store.ListBrokenAsync(cancellationToken);
+            return Results.Ok(broken.Concat(await store.ListDanglingTagsAsync(cancellationToken)));
+        });
         v1.MapGet("/manifests", async (string? repository, string? digest, IVerdictStore store, CancellationToken cancellationToken) =>
         {
             if (!ReferenceGrammar.IsRepository(repository) || !ReferenceGrammar.IsDigest(digest))
@@ -39,6 +47,16 @@ public static class StatusApi
         });
         return routes;
     }
+
+    /// <summary>What each registry answer leads to; the README's verdict table says the same.</summary>
+    private static readonly string[] VerdictRulesText =
+    [
+        "broken: the registry (or the storage it redirected to) answered 404 for a manifest, child manifest, config or layer, a blob came without its bytes twice, or an object's size differs from its descriptor; a tag it lists but answers 404 for is broken too",
+        "healthy: every object of the tree answered present in one walk",
+        "indeterminate: unreachable, timeout, 401/403, 429, 5xx, an open circuit or an unreadable answer; a manifest never judged shows it as its verdict",
+        "an indeterminate walk never replaces a healthy or broken verdict: it is kept as lastAttempt and the verdict is marked staleSince",
+        "the newest registry state wins: a walk whose oldest answer predates the stored verdict or a deletion changes nothing",
+    ];
 
     private static async Task<object> PingAsync(RegistryClient registry, TimeProvider time, CancellationToken cancellationToken)
     {

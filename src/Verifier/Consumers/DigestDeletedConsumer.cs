@@ -16,7 +16,10 @@ public sealed class DigestDeletedConsumer(VerificationService verification, IVer
         var message = context.Message;
         if (!context.IsReplay() && await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
             return;
-        await store.MarkDeletedAsync(message.Repository, message.Digest, time.GetUtcNow(), processedEvent: null, context.CancellationToken);
+        // When the registry deleted it, not when we heard: a walk that saw it present after that (a re-push) wins.
+        var now = time.GetUtcNow();
+        var deletedAt = message.OccurredAt < now ? message.OccurredAt : now;
+        await store.MarkDeletedAsync(message.Repository, message.Digest, deletedAt, processedEvent: null, context.CancellationToken);
         await verification.VerifyReferrersAsync(message.Repository, message.Digest, message.OccurredAt, context.CancellationToken);
         // Recorded last: a crash before this point redelivers the event and the (idempotent) work is redone.
         await store.RecordEventAsync(ProcessedEvents.From(message), context.CancellationToken);

@@ -32,7 +32,8 @@ public sealed class StartSweepConsumer(
             var result = await registry.ListRepositoriesAsync(next, options.Value.CatalogPageSize, cancellationToken);
             if (result.Probe.Outcome != ProbeOutcome.Present)
             {
-                var error = $"catalog inaccessible: {result.Probe.Reason} ({result.Probe.StatusCode} {result.Probe.ErrorCode})";
+                // A catalog cut short is as unusable as none: reconciling from it would drop every repository after the cut.
+                var error = $"{(page == 0 ? "catalog inaccessible" : $"catalog incomplete after {page} page(s)")}: {result.Probe.Reason} ({result.Probe.StatusCode} {result.Probe.ErrorCode})";
                 logger.LogWarning("Sweep {SweepId} stopped: {Error}", sweep.SweepId, error);
                 await sweeps.FailSweepAsync(sweep.SweepId, error, time.GetUtcNow(), cancellationToken);
                 return;

@@ -73,7 +73,7 @@ public sealed record ManifestDocument(string? MediaType, IReadOnlyList<Descripto
     {
         if (element.ValueKind != JsonValueKind.Object)
             throw new FormatException("descriptor is not a JSON object");
-        long? size = element.TryGetProperty("size", out var s) && s.TryGetInt64(out var value) ? value : null;
+        long? size = element.TryGetProperty("size", out var s) && s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var value) ? value : null;
         var foreign = element.TryGetProperty("urls", out var urls) && urls.ValueKind == JsonValueKind.Array && urls.GetArrayLength() > 0;
         return new Descriptor(kind, ValidDigest(String(element, "digest")), String(element, "mediaType"), size, foreign);
     }
@@ -82,5 +82,7 @@ public sealed record ManifestDocument(string? MediaType, IReadOnlyList<Descripto
         ReferenceGrammar.IsDigest(digest) ? digest! : throw new FormatException($"descriptor digest is missing or invalid");
 
     private static string? String(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
 }

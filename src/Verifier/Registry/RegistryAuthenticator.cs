@@ -145,15 +145,17 @@ public sealed class RegistryAuthenticator(
                 logger.LogWarning("The token realm {Realm} answered without a token", realm.GetLeftPart(UriPartial.Path));
                 return null;
             }
-            var lifetime = root.TryGetProperty("expires_in", out var expires) && expires.TryGetInt32(out var seconds) && seconds > 0
+            var lifetime = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("expires_in", out var expires)
+                && expires.ValueKind == JsonValueKind.Number && expires.TryGetInt32(out var seconds) && seconds > 0
                 ? TimeSpan.FromSeconds(seconds)
                 : DefaultTokenLifetime;
             // Renew a little early so a token does not expire between the check and the registry's.
             var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(10).Ticks, lifetime.Ticks / 5));
             return new CachedToken(value, started + lifetime - margin);
         }
-        catch (Exception e) when (e is HttpRequestException or JsonException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Whatever the realm answers, the outcome is "no token" (and so an indeterminate verdict), never a crash.
             logger.LogWarning("Fetching a token from {Realm} failed: {Error}", realm.GetLeftPart(UriPartial.Path), e.Message);
             return null;
         }

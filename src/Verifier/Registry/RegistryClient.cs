@@ -79,16 +79,16 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
 
     /// <summary>One page of <c>/v2/_catalog</c>; pass the returned <see cref="NamePage.Next"/> to get the next one.</summary>
     public Task<NamePage> ListRepositoriesAsync(string? next, int pageSize, CancellationToken cancellationToken) =>
-        ListPageAsync(next ?? $"v2/_catalog?n={pageSize}", "/v2/_catalog", "repositories", "catalog", cancellationToken);
+        ListPageAsync(next ?? $"v2/_catalog?n={pageSize}", "repositories", "catalog", cancellationToken);
 
     /// <summary>One page of a repository's tags (2.8 returns them all at once; 3.x pages like the catalog).</summary>
     public Task<NamePage> ListTagsAsync(string repository, string? next, CancellationToken cancellationToken)
     {
         EnsureValid(repository, "latest", allowTag: true);
-        return ListPageAsync(next ?? $"v2/{repository}/tags/list", $"/v2/{repository}/tags/list", "tags", "tags", cancellationToken);
+        return ListPageAsync(next ?? $"v2/{repository}/tags/list", "tags", "tags", cancellationToken);
     }
 
-    private async Task<NamePage> ListPageAsync(string pathAndQuery, string expectedPath, string property, string kind, CancellationToken cancellationToken)
+    private async Task<NamePage> ListPageAsync(string pathAndQuery, string property, string kind, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, pathAndQuery);
         return await SendAsync(request, kind, async response =>
@@ -100,6 +100,8 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
             try
             {
                 using var document = JsonDocument.Parse(body);
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                    return NamePage.Failed(ProbeResult.Indeterminate($"{kind} page is not a JSON object", 200));
                 names = document.RootElement.TryGetProperty(property, out var list) && list.ValueKind == JsonValueKind.Array
                     ? list.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList()
                     : []; // "tags": null happens for a repository whose tags were all deleted
@@ -108,30 +110,63 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
             {
                 return NamePage.Failed(ProbeResult.Indeterminate($"{kind} page is not JSON: {e.Message}", 200));
             }
-            return new NamePage(names, NextLink(response, expectedPath), ProbeResult.Present);
+            var (next, problem) = NextLink(response);
+            return problem is null
+                ? new NamePage(names, next, ProbeResult.Present)
+                : NamePage.Failed(ProbeResult.Indeterminate($"{kind} incomplete: {problem}", 200));
         }, NamePage.Failed, cancellationToken);
     }
 
     /// <summary>
-    /// The <c>Link: &lt;...&gt;; rel="next"</c> target, reduced to path and query and accepted only for the
-    /// same listing: a link cannot send the client to another host or endpoint.
+    /// The <c>Link: &lt;...&gt;; rel="next"</c> target, resolved against the page it came with (a registry under
+    /// <c>http.prefix</c> sends <c>&lt;/prefix/v2/_catalog?...&gt;</c>) and followed only on the registry's own origin.
+    /// A next link that cannot be followed is a problem: the listing would silently end early.
     /// </summary>
-    private static string? NextLink(HttpResponseMessage response, string expectedPath)
+    private (string? Next, string? Problem) NextLink(HttpResponseMessage response)
     {
         if (!response.Headers.TryGetValues("Link", out var links))
-            return null;
-        foreach (var link in links)
+            return (null, null);
+        foreach (var link in links.SelectMany(SplitLinks))
         {
             var open = link.IndexOf('<', StringComparison.Ordinal);
             var close = link.IndexOf('>', StringComparison.Ordinal);
-            if (open < 0 || close <= open || !link[close..].Contains("rel=\"next\"", StringComparison.Ordinal))
+            if (open < 0 || close <= open)
                 continue;
-            if (!Uri.TryCreate(new Uri("http://registry.invalid"), link[(open + 1)..close], out var target) || target.AbsolutePath != expectedPath)
-                return null;
-            return target.PathAndQuery.TrimStart('/');
+            var parameters = link[(close + 1)..].Replace(" ", "", StringComparison.Ordinal);
+            if (!parameters.Contains("rel=\"next\"", StringComparison.OrdinalIgnoreCase) && !parameters.Contains("rel=next", StringComparison.OrdinalIgnoreCase))
+                continue;
+            var page = response.RequestMessage?.RequestUri ?? http.BaseAddress;
+            if (page is null || !Uri.TryCreate(page, link[(open + 1)..close], out var target))
+                return (null, $"the next-page link '{Printable(link)}' is not a URL");
+            if (!SameOrigin(target, http.BaseAddress!))
+                return (null, $"the next-page link points to another origin ({Printable(target.GetLeftPart(UriPartial.Authority))})");
+            return (target.AbsoluteUri, null);
         }
-        return null;
+        return (null, null);
     }
+
+    private static IEnumerable<string> SplitLinks(string header)
+    {
+        // Several links may share one header: "<a>; rel=\"next\", <b>; rel=\"last\"". Commas inside <...> are part of the URL.
+        var start = 0;
+        var inUrl = false;
+        for (var i = 0; i < header.Length; i++)
+        {
+            if (header[i] == '<')
+                inUrl = true;
+            else if (header[i] == '>')
+                inUrl = false;
+            else if (header[i] == ',' && !inUrl)
+            {
+                yield return header[start..i];
+                start = i + 1;
+            }
+        }
+        yield return header[start..];
+    }
+
+    private static bool SameOrigin(Uri a, Uri b) =>
+        Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
     /// <summary>Checks that a blob exists in <paramref name="repository"/> (blob lookups are scoped to the repository).</summary>
     public async Task<ProbeResult> CheckBlobAsync(string repository, string digest, long? expectedSize, CancellationToken cancellationToken)
@@ -140,24 +175,39 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
         if (options.Value.BlobCheck == BlobCheckMethod.Head || expectedSize == 0)
         {
             using var head = new HttpRequestMessage(HttpMethod.Head, $"v2/{repository}/blobs/{digest}");
-            return await SendAsync(head, "blob_head", _ => Task.FromResult(ProbeResult.Present), probe => probe, cancellationToken);
+            return await SendAsync(head, "blob_head",
+                response => Task.FromResult(SizeProbe(response.Content.Headers.ContentLength, expectedSize, (int)response.StatusCode)),
+                probe => probe, cancellationToken);
         }
         // A registry whose blob-descriptor cache outlived the blob's data (GC, cleanup scripts) answers 200/206
         // and then sends no bytes. Asked twice with the same result, that is the registry saying it cannot
         // serve the blob: missing. A single empty answer could be a dropped connection, so it is asked again.
-        var first = await GetFirstByteAsync(repository, digest, cancellationToken);
-        return first.ErrorCode == EmptyBody ? await GetFirstByteAsync(repository, digest, cancellationToken) : first;
+        var first = await GetFirstByteAsync(repository, digest, expectedSize, ranged: true, cancellationToken);
+        if (first.StatusCode == (int)HttpStatusCode.RequestedRangeNotSatisfiable)
+            return await GetFirstByteAsync(repository, digest, expectedSize, ranged: false, cancellationToken); // a zero-byte blob has no byte 0
+        return first.ErrorCode == EmptyBody ? await GetFirstByteAsync(repository, digest, expectedSize, ranged: true, cancellationToken) : first;
     }
 
     /// <summary>The error code of a blob that the registry claims (200/206) but serves without a byte.</summary>
     public const string EmptyBody = "EMPTY_BODY";
 
-    private async Task<ProbeResult> GetFirstByteAsync(string repository, string digest, CancellationToken cancellationToken)
+    /// <summary>The error code of an object whose length is not the size its descriptor states: a pull of it fails.</summary>
+    public const string SizeMismatch = "SIZE_MISMATCH";
+
+    /// <summary>The error code of a blob whose data the registry's storage (the target of its redirect) answered 404 for.</summary>
+    public const string StorageNotFound = "STORAGE_NOT_FOUND";
+
+    private async Task<ProbeResult> GetFirstByteAsync(string repository, string digest, long? expectedSize, bool ranged, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"v2/{repository}/blobs/{digest}");
-        request.Headers.Range = new RangeHeaderValue(0, 0);
+        if (ranged)
+            request.Headers.Range = new RangeHeaderValue(0, 0);
         return await SendAsync(request, "blob_get", async response =>
         {
+            var length = response.StatusCode == HttpStatusCode.PartialContent ? response.Content.Headers.ContentRange?.Length : response.Content.Headers.ContentLength;
+            var size = SizeProbe(length, expectedSize, (int)response.StatusCode);
+            if (size.Outcome != ProbeOutcome.Present)
+                return size;
             var buffer = new byte[1];
             int read;
             try
@@ -169,11 +219,16 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
             {
                 read = 0;
             }
-            return read > 0
+            return read > 0 || (!ranged && length == 0)
                 ? ProbeResult.Present
                 : new ProbeResult(ProbeOutcome.Missing, (int)response.StatusCode, EmptyBody, "the registry claims the blob but sends none of its bytes (data gone behind a stale cache)");
         }, probe => probe, cancellationToken);
     }
+
+    private static ProbeResult SizeProbe(long? length, long? expectedSize, int statusCode) =>
+        length is { } actual && expectedSize is { } expected && actual != expected
+            ? new ProbeResult(ProbeOutcome.Missing, statusCode, SizeMismatch, $"the registry serves {actual} bytes, the descriptor says {expected}")
+            : ProbeResult.Present;
 
     /// <summary><c>GET /v2/</c>: whether the registry answers at all (401 counts: it is up and wants credentials).</summary>
     public async Task<ProbeResult> PingAsync(CancellationToken cancellationToken)
@@ -187,12 +242,15 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
         HttpRequestMessage request, string kind, Func<HttpResponseMessage, Task<T>> onSuccess, Func<ProbeResult, T> onFailure,
         CancellationToken cancellationToken)
     {
+        var asked = request.RequestUri is { IsAbsoluteUri: false } relative && http.BaseAddress is { } baseAddress
+            ? new Uri(baseAddress, relative)
+            : request.RequestUri;
         HttpResponseMessage response;
         try
         {
             response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
-        catch (Exception e) when (IsTransportFailure(e, cancellationToken))
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             metrics.CountRequest(kind, "error");
             if (e is not RequestBudgetExceededException)
@@ -204,24 +262,35 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
         {
             metrics.CountRequest(kind, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
             metrics.ObserveRegistry(answered: (int)response.StatusCode < 500);
-            if (response.IsSuccessStatusCode)
+            try
             {
-                try
-                {
+                if (response.IsSuccessStatusCode)
                     return await onSuccess(response);
-                }
-                catch (Exception e) when (IsTransportFailure(e, cancellationToken))
-                {
-                    return onFailure(ProbeResult.Indeterminate($"reading the response failed: {DescribeFailure(e)}", (int)response.StatusCode));
-                }
+                var redirectedTo = kind.StartsWith("blob", StringComparison.Ordinal) && response.RequestMessage?.RequestUri is { } final && final != asked ? final : null;
+                return onFailure(await ClassifyFailureAsync(response, redirectedTo, cancellationToken));
             }
-            return onFailure(await ClassifyFailureAsync(response, cancellationToken));
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Whatever the registry sends, the answer is a verdict, never an exception: what cannot be read is indeterminate.
+                return onFailure(ProbeResult.Indeterminate(
+                    IsTransportFailure(e, cancellationToken) ? $"reading the response failed: {DescribeFailure(e)}" : $"unreadable answer ({e.GetType().Name})",
+                    (int)response.StatusCode));
+            }
         }
     }
 
-    private static async Task<ProbeResult> ClassifyFailureAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <param name="redirectedTo">Set when a blob request was redirected by the registry (to object storage) and this is the storage's answer.</param>
+    private static async Task<ProbeResult> ClassifyFailureAsync(HttpResponseMessage response, Uri? redirectedTo, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
+        if (redirectedTo is not null)
+        {
+            // The registry sent us to its storage for the data; the storage's 404 (S3 NoSuchKey, Azure BlobNotFound) is the
+            // storage saying the data is gone. Its 403 (an expired signature) or 5xx tells nothing.
+            return response.StatusCode == HttpStatusCode.NotFound
+                ? new ProbeResult(ProbeOutcome.Missing, status, StorageNotFound, $"storage not found: the registry's storage ({Printable(redirectedTo.Host)}) answered 404 for the blob's data")
+                : ProbeResult.Indeterminate($"the registry's storage ({Printable(redirectedTo.Host)}) answered {status}", status);
+        }
         var errorCode = await ReadErrorCodeAsync(response, cancellationToken);
         var fromRegistry = errorCode is not null || response.Headers.Contains(ApiVersionHeader);
         if (response.StatusCode == HttpStatusCode.NotFound && fromRegistry)
@@ -246,9 +315,11 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
             if (body is not { Length: > 0 })
                 return null;
             using var document = JsonDocument.Parse(body);
-            return document.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array
-                && errors.GetArrayLength() > 0 && errors[0].TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String
-                ? code.GetString()
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object && root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array
+                && errors.GetArrayLength() > 0 && errors[0].ValueKind == JsonValueKind.Object
+                && errors[0].TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String && code.GetString() is { Length: > 0 } value
+                ? Printable(value)
                 : null;
         }
         catch (Exception e) when (e is JsonException or HttpRequestException or IOException)

@@ -39,10 +39,13 @@ public interface ISweepStore
     Task<IReadOnlyList<string>> ListVerifiedManifestsAsync(string repository, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Makes the repository's tags exactly <paramref name="tags"/> (tag -> digest), as listed at
-    /// <paramref name="listedAt"/>; ignored (false) when a later listing was reconciled already.
+    /// Makes the repository's tags exactly <paramref name="tags"/> (tag -> digest) and its dangling tags exactly
+    /// <paramref name="danglingTags"/> (listed, but their manifest answers 404), as listed at <paramref name="listedAt"/>;
+    /// ignored (false) when a later listing was reconciled already. A tag pushed after the listing is kept.
     /// </summary>
-    Task<bool> ReconcileTagsAsync(string repository, IReadOnlyDictionary<string, string> tags, DateTimeOffset listedAt, CancellationToken cancellationToken);
+    Task<bool> ReconcileTagsAsync(
+        string repository, IReadOnlyDictionary<string, string> tags, IReadOnlyCollection<string> danglingTags, DateTimeOffset listedAt,
+        CancellationToken cancellationToken);
 
     /// <summary>True when the registry instance id was never seen before (the registry restarted).</summary>
     Task<bool> RecordInstanceAsync(string instanceId, DateTimeOffset at, CancellationToken cancellationToken);

@@ -16,7 +16,7 @@ public sealed record RepositorySweepResult(int ManifestsChecked, int TagsSeen, s
 /// </summary>
 public sealed class RepositorySweeper(
     RegistryClient registry, ManifestWalker walker, IVerdictStore verdicts, ISweepStore sweeps,
-    SweepMetrics metrics, Microsoft.Extensions.Options.IOptions<SweepOptions> options, TimeProvider time)
+    SweepMetrics metrics, Microsoft.Extensions.Options.IOptions<SweepOptions> options, TimeProvider time, ILogger<RepositorySweeper> logger)
 {
     private const int MaxTagPages = 100_000;
 
@@ -26,6 +26,7 @@ public sealed class RepositorySweeper(
         var (tags, listingProblem) = await ListTagsAsync(repository, cancellationToken);
         var resolved = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         var unresolved = new ConcurrentBag<string>();
+        var dangling = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(tags, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentWalks, CancellationToken = cancellationToken },
             async (tag, ct) =>
             {
@@ -34,28 +35,42 @@ public sealed class RepositorySweeper(
                     resolved[tag] = digest;
                 else if (probe.Outcome == ProbeOutcome.Indeterminate)
                     unresolved.Add(tag);
+                else
+                    dangling.Add(tag);
             });
+        var danglingTags = await ConfirmDanglingAsync(repository, dangling, cancellationToken);
 
         var digests = resolved.Values
             .Concat(await sweeps.ListVerifiedManifestsAsync(repository, cancellationToken))
             .Distinct(StringComparer.Ordinal)
             .ToList();
-        var probes = new RegistryProbeCache(registry, repository);
+        var probes = walker.CreateCache(repository);
         var checkedCount = 0;
         await Parallel.ForEachAsync(digests, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentWalks, CancellationToken = cancellationToken },
             async (digest, ct) =>
             {
-                var observedAt = time.GetUtcNow();
-                var walk = await walker.WalkAsync(probes, digest, ct);
-                await verdicts.SaveWalkAsync(walk, observedAt, tag: null, processedEvent: null, ct);
+                await VerificationService.WalkAndSaveAsync(walker, probes, verdicts, time, logger, digest, tag: null, processedEvent: null, ct);
                 Interlocked.Increment(ref checkedCount);
             });
         metrics.CountManifestsChecked(checkedCount);
 
-        if (listingProblem is null && unresolved.IsEmpty)
-            await sweeps.ReconcileTagsAsync(repository, resolved, listedAt, cancellationToken);
-        var problem = listingProblem ?? (unresolved.IsEmpty ? null : $"{unresolved.Count} tag(s) could not be resolved");
+        if (listingProblem is null && unresolved.IsEmpty && danglingTags.Problem is null)
+            await sweeps.ReconcileTagsAsync(repository, resolved, danglingTags.Tags, listedAt, cancellationToken);
+        var problem = listingProblem ?? danglingTags.Problem ?? (unresolved.IsEmpty ? null : $"{unresolved.Count} tag(s) could not be resolved");
         return new RepositorySweepResult(checkedCount, tags.Count, problem);
+    }
+
+    /// <summary>
+    /// A listed tag that answers 404 is broken (<c>docker pull</c> fails), unless it was deleted between the
+    /// listing and the lookup: the tags still listed by a second listing are the dangling ones.
+    /// </summary>
+    private async Task<(IReadOnlyCollection<string> Tags, string? Problem)> ConfirmDanglingAsync(
+        string repository, IReadOnlyCollection<string> candidates, CancellationToken cancellationToken)
+    {
+        if (candidates.Count == 0)
+            return ([], null);
+        var (listed, problem) = await ListTagsAsync(repository, cancellationToken);
+        return problem is not null ? ([], problem) : ([.. candidates.Intersect(listed, StringComparer.Ordinal)], null);
     }
 
     private async Task<(List<string> Tags, string? Problem)> ListTagsAsync(string repository, CancellationToken cancellationToken)

@@ -10,19 +10,22 @@ namespace RegistryIntegrity.Verifier.Verification;
 /// can be pulled whole. Each (repository, digest) is requested once per walk; siblings are checked
 /// concurrently, within the registry client's concurrency limit.
 /// </summary>
-public sealed class ManifestWalker(RegistryClient registry)
+public sealed class ManifestWalker(RegistryClient registry, TimeProvider time)
 {
     public const int MaxDepth = 8;
 
     public Task<WalkResult> WalkAsync(string repository, string digest, CancellationToken cancellationToken) =>
-        WalkAsync(new RegistryProbeCache(registry, repository), digest, cancellationToken);
+        WalkAsync(CreateCache(repository), digest, cancellationToken);
+
+    public RegistryProbeCache CreateCache(string repository) => new(registry, repository, time);
 
     /// <summary>Walks with a cache shared by several walks of one repository (a sweep), so no object is requested twice.</summary>
     public async Task<WalkResult> WalkAsync(RegistryProbeCache probes, string digest, CancellationToken cancellationToken)
     {
         var walk = new Walk(probes, cancellationToken);
+        var startedAt = time.GetUtcNow();
         await walk.VisitManifestAsync(digest, ImmutableList<string>.Empty);
-        return walk.Result(digest);
+        return walk.Result(digest, startedAt);
     }
 
     private sealed class Walk(RegistryProbeCache probes, CancellationToken cancellationToken)
@@ -35,8 +38,11 @@ public sealed class ManifestWalker(RegistryClient registry)
         private readonly ConcurrentBag<string> _indeterminate = [];
         private readonly ConcurrentBag<Edge> _edges = [];
         private readonly ConcurrentDictionary<string, string> _subjects = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, byte> _present = new(StringComparer.Ordinal);
+        private long _oldestAnswerTicks = long.MaxValue;
 
-        public Task VisitManifestAsync(string digest, ImmutableList<string> path)
+        /// <param name="expectedSize">The size the parent's descriptor states: a pull fails when the manifest is not that long.</param>
+        public Task VisitManifestAsync(string digest, ImmutableList<string> path, long? expectedSize = null)
         {
             // Digests are verified, so a registry cannot serve a cycle; were one to slip through, waiting on
             // the visit already in progress up the path would never finish.
@@ -50,21 +56,24 @@ public sealed class ManifestWalker(RegistryClient registry)
                 _indeterminate.Add($"{digest}: nested deeper than {MaxDepth} levels");
                 return Task.CompletedTask;
             }
-            return _visitedManifests.GetOrAdd(digest, _ => new Lazy<Task>(() => VisitOnceAsync(digest, path))).Value;
+            return _visitedManifests.GetOrAdd(digest, _ => new Lazy<Task>(() => VisitOnceAsync(digest, path, expectedSize))).Value;
         }
 
-        private async Task VisitOnceAsync(string digest, ImmutableList<string> path)
+        private async Task VisitOnceAsync(string digest, ImmutableList<string> path, long? expectedSize)
         {
-            var response = await probes.GetManifestAsync(digest, cancellationToken);
-            if (!Record(response.Probe, path.IsEmpty ? "manifest" : "child-manifest", digest, path))
+            var kind = path.IsEmpty ? "manifest" : "child-manifest";
+            var (response, askedAt) = await probes.GetManifestAsync(digest, cancellationToken);
+            if (!Record(response.Probe, askedAt, kind, digest, path))
                 return;
+            if (expectedSize is { } size && response.Body!.Length != size)
+                _missing.Add(new MissingObject(kind, digest, path, 200, RegistryClient.SizeMismatch));
 
             ManifestDocument document;
             try
             {
                 document = ManifestDocument.Parse(response.Body!, response.MediaType);
             }
-            catch (Exception e) when (e is JsonException or FormatException)
+            catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
             {
                 _indeterminate.Add($"{digest}: manifest cannot be parsed ({e.Message})");
                 return;
@@ -79,7 +88,7 @@ public sealed class ManifestWalker(RegistryClient registry)
             {
                 _edges.Add(new Edge(digest, reference.Digest, reference.Kind));
                 if (reference.Kind == ReferenceKind.ChildManifest)
-                    visits.Add(VisitManifestAsync(reference.Digest, childPath));
+                    visits.Add(VisitManifestAsync(reference.Digest, childPath, reference.Size));
                 else if (!reference.IsForeign)
                     visits.Add(CheckBlobAsync(reference, childPath));
             }
@@ -91,13 +100,14 @@ public sealed class ManifestWalker(RegistryClient registry)
             // A blob shared by several manifests is reported once, on the path of the first that asked.
             if (!_checkedBlobs.TryAdd(blob.Digest, 0))
                 return;
-            var probe = await probes.CheckBlobAsync(blob.Digest, blob.Size, cancellationToken);
-            Record(probe, blob.Kind == ReferenceKind.Config ? "config" : "layer", blob.Digest, path);
+            var (probe, askedAt) = await probes.CheckBlobAsync(blob.Digest, blob.Size, cancellationToken);
+            Record(probe, askedAt, blob.Kind == ReferenceKind.Config ? "config" : "layer", blob.Digest, path);
         }
 
         /// <summary>Records a missing or indeterminate object; true when it is present.</summary>
-        private bool Record(ProbeResult probe, string kind, string digest, ImmutableList<string> path)
+        private bool Record(ProbeResult probe, DateTimeOffset askedAt, string kind, string digest, ImmutableList<string> path)
         {
+            InterlockedMin(ref _oldestAnswerTicks, askedAt.UtcTicks);
             switch (probe.Outcome)
             {
                 case ProbeOutcome.Missing:
@@ -107,12 +117,26 @@ public sealed class ManifestWalker(RegistryClient registry)
                     _indeterminate.Add($"{kind} {digest}: {probe.Reason}{(probe.StatusCode is { } code ? $" ({code}{(probe.ErrorCode is { } error ? $" {error}" : "")})" : "")}");
                     return false;
                 default:
+                    _present.TryAdd(digest, 0);
                     return true;
             }
         }
 
-        public WalkResult Result(string root)
+        private static void InterlockedMin(ref long target, long value)
         {
+            var current = Interlocked.Read(ref target);
+            while (value < current)
+            {
+                var seen = Interlocked.CompareExchange(ref target, value, current);
+                if (seen == current)
+                    return;
+                current = seen;
+            }
+        }
+
+        public WalkResult Result(string root, DateTimeOffset startedAt)
+        {
+            var oldest = Interlocked.Read(ref _oldestAnswerTicks);
             var result = !_missing.IsEmpty ? VerdictResult.Broken
                 : !_indeterminate.IsEmpty ? VerdictResult.Indeterminate
                 : VerdictResult.Healthy;
@@ -122,7 +146,11 @@ public sealed class ManifestWalker(RegistryClient registry)
                 [.. _indeterminate.Order(StringComparer.Ordinal)],
                 [.. _edges.Distinct()],
                 _manifests.ToDictionary(),
-                _subjects.ToDictionary());
+                _subjects.ToDictionary())
+            {
+                ObservedAt = oldest == long.MaxValue ? startedAt : new DateTimeOffset(oldest, TimeSpan.Zero),
+                Present = [.. _present.Keys],
+            };
         }
     }
 }

@@ -6,6 +6,32 @@ namespace RegistryIntegrity.Verifier.Verification;
 public sealed class VerificationService(
     ManifestWalker walker, IVerdictStore store, VerifierMetrics metrics, TimeProvider time, ILogger<VerificationService> logger)
 {
+    /// <summary>How often a walk overtaken by events is walked again before it is given up (the next event or sweep walks it).</summary>
+    private const int MaxWalksPerVerdict = 3;
+
+    /// <summary>
+    /// Walks and stores the verdict, as of the oldest registry answer it rests on. A walk overtaken by an event
+    /// about one of its objects (a shared sweep answer from before a delete or a push) is walked again with fresh answers.
+    /// </summary>
+    public static async Task<WalkResult> WalkAndSaveAsync(
+        ManifestWalker walker, RegistryProbeCache probes, IVerdictStore store, TimeProvider time, ILogger logger,
+        string digest, string? tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var startedAt = time.GetUtcNow();
+            var walk = await walker.WalkAsync(probes, digest, cancellationToken);
+            if (await store.SaveWalkAsync(walk, walk.ObservedAt ?? startedAt, tag, processedEvent, cancellationToken))
+                return walk;
+            if (attempt == MaxWalksPerVerdict)
+            {
+                logger.LogWarning("{Repository}@{Digest} changed during each of {Count} walks; left to the next event or sweep", probes.Repository, digest, attempt);
+                return walk;
+            }
+            probes = walker.CreateCache(probes.Repository);
+        }
+    }
+
     /// <summary>Referrers are followed upwards (child -> index -> nested index) at most this many levels.</summary>
     private const int MaxReferrerLevels = ManifestWalker.MaxDepth + 1;
 
@@ -18,8 +44,20 @@ public sealed class VerificationService(
     /// Re-verifies every live manifest that references <paramref name="digest"/>, directly or through nested indexes.
     /// <paramref name="eventOccurredAt"/> is when the registry says the delete happened, for the latency metric.
     /// </summary>
-    public async Task<IReadOnlyList<WalkResult>> VerifyReferrersAsync(
-        string repository, string digest, DateTimeOffset? eventOccurredAt, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<WalkResult>> VerifyReferrersAsync(
+        string repository, string digest, DateTimeOffset? eventOccurredAt, CancellationToken cancellationToken) =>
+        VerifyReferrersAsync(repository, digest, store.FindReferrersAsync, eventOccurredAt, cancellationToken);
+
+    /// <summary>
+    /// A pushed or mounted digest may be one that broken parents miss (a re-pushed child): re-verifies the
+    /// manifests above it that are not healthy, so a repaired index heals now rather than at the next sweep.
+    /// </summary>
+    public Task<IReadOnlyList<WalkResult>> VerifyUnhealthyReferrersAsync(string repository, string digest, CancellationToken cancellationToken) =>
+        VerifyReferrersAsync(repository, digest, store.FindUnhealthyReferrersAsync, eventOccurredAt: null, cancellationToken);
+
+    private async Task<IReadOnlyList<WalkResult>> VerifyReferrersAsync(
+        string repository, string digest, Func<string, string, CancellationToken, Task<IReadOnlyList<string>>> findReferrers,
+        DateTimeOffset? eventOccurredAt, CancellationToken cancellationToken)
     {
         var results = new List<WalkResult>();
         var seen = new HashSet<string>(StringComparer.Ordinal) { digest };
@@ -28,7 +66,7 @@ public sealed class VerificationService(
         {
             var parents = new List<string>();
             foreach (var child in level)
-                parents.AddRange((await store.FindReferrersAsync(repository, child, cancellationToken)).Where(seen.Add));
+                parents.AddRange((await findReferrers(repository, child, cancellationToken)).Where(seen.Add));
             foreach (var parent in parents)
                 results.Add(await VerifyAsync(repository, parent, tag: null, processedEvent: null, eventOccurredAt, cancellationToken));
             level = parents;
@@ -41,11 +79,8 @@ public sealed class VerificationService(
         CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        // A verdict is as of when the walk started: a slow walk must not overwrite what a later one saw.
-        var observedAt = time.GetUtcNow();
-        var walk = await walker.WalkAsync(repository, digest, cancellationToken);
+        var walk = await WalkAndSaveAsync(walker, walker.CreateCache(repository), store, time, logger, digest, tag, processedEvent, cancellationToken);
         metrics.ObserveWalk(time.GetElapsedTime(started));
-        await store.SaveWalkAsync(walk, observedAt, tag, processedEvent, cancellationToken);
         metrics.CountVerification(walk.Result);
         if (eventOccurredAt is { } occurredAt)
             metrics.ObserveEventToVerdict(time.GetUtcNow() - occurredAt);

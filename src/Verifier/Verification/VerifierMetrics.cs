@@ -23,10 +23,20 @@ public sealed class VerifierMetrics
         new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
 
     private static readonly Gauge BrokenManifests = Metrics.CreateGauge(
-        "registry_integrity_broken_manifests", "Live manifests whose latest verdict is broken.");
+        "registry_integrity_broken_manifests", "Live manifests whose verdict is broken, plus tags that point to a missing manifest.");
 
     private static readonly Gauge IndeterminateManifests = Metrics.CreateGauge(
-        "registry_integrity_indeterminate_manifests", "Live manifests whose latest verdict is indeterminate.");
+        "registry_integrity_indeterminate_manifests",
+        "Live manifests whose latest walk could not reach a verdict (a healthy or broken verdict from before is kept, and counted as stale).");
+
+    private static readonly Gauge StaleVerdicts = Metrics.CreateGauge(
+        "registry_integrity_stale_verdicts", "Healthy or broken verdicts kept while the walks since could not reach the registry.");
+
+    private static readonly Gauge StaleSince = Metrics.CreateGauge(
+        "registry_integrity_stale_since_timestamp_seconds", "When the oldest stale verdict's walks started failing; 0 when no verdict is stale.");
+
+    private static readonly Gauge DanglingTags = Metrics.CreateGauge(
+        "registry_integrity_dangling_tags", "Tags the registry lists whose manifest answers 404 (included in registry_integrity_broken_manifests).");
 
     private static readonly Gauge MissingObjects = Metrics.CreateGauge(
         "registry_integrity_missing_objects", "Objects (child manifests, configs, layers) missing from broken manifests.");
@@ -43,6 +53,9 @@ public sealed class VerifierMetrics
             var counts = await store.CountVerdictsAsync(cancellationToken);
             BrokenManifests.Set(counts.Broken);
             IndeterminateManifests.Set(counts.Indeterminate);
+            StaleVerdicts.Set(counts.Stale);
+            StaleSince.Set(counts.StaleSince?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
+            DanglingTags.Set(counts.DanglingTags);
             MissingObjects.Set(counts.MissingObjects);
         });
 }

@@ -24,4 +24,14 @@ public sealed record WalkResult(
 {
     /// <summary>The walked manifest itself is gone (deleted or swept), not an image with a hole in it.</summary>
     public bool RootMissing => Missing.Any(m => m.Path.Count == 0);
+
+    /// <summary>
+    /// When the oldest registry answer this walk rests on was asked for. A sweep shares answers between
+    /// walks, so a walk that starts late may still rest on an answer from before a delete: it is as old
+    /// as that answer, and a verdict observed later wins over it.
+    /// </summary>
+    public DateTimeOffset? ObservedAt { get; init; }
+
+    /// <summary>Every object (manifest or blob) the registry showed present during this walk.</summary>
+    public IReadOnlyCollection<string> Present { get; init; } = [];
 }

@@ -117,6 +117,25 @@ public sealed class The_verifier_service(VerifierApp fixture) : IClassFixture<Ve
     }
 
     [Fact]
+    public async Task Re_pushing_a_deleted_child_heals_its_index_with_the_push_event_not_the_next_sweep()
+    {
+        var index = await _pusher.PushIndexAsync(RealRegistry.NewRepository("svc"), "v1");
+        await ConsumeAsync(Pushed(index.Repository, index.Digest, "v1"));
+        var child = index.Children[0];
+        var body = await _pusher.GetManifestBytesAsync(index.Repository, child.Digest, child.MediaType);
+        await _pusher.DeleteManifestAsync(index.Repository, child.Digest);
+        await ConsumeAsync(new DigestDeleted { EventId = Guid.NewGuid().ToString(), OccurredAt = DateTimeOffset.UtcNow, Repository = index.Repository, Digest = child.Digest });
+        Assert.Equal("broken", (await ManifestAsync(index.Repository, index.Digest)).GetProperty("manifest").GetProperty("result").GetString());
+
+        await _pusher.PushManifestAsync(index.Repository, child.Digest, child.MediaType, body);
+        await ConsumeAsync(Pushed(index.Repository, child.Digest, null));
+
+        Assert.Equal("healthy", (await ManifestAsync(index.Repository, index.Digest)).GetProperty("manifest").GetProperty("result").GetString());
+        var broken = await _http.GetFromJsonAsync<JsonElement>("/v1/broken");
+        Assert.DoesNotContain(broken.EnumerateArray(), b => b.GetProperty("digest").GetString() == index.Digest);
+    }
+
+    [Fact]
     public async Task Deleting_a_child_flags_the_index_as_broken_data_not_a_fault_and_it_is_listed_and_counted()
     {
         var index = await _pusher.PushIndexAsync(RealRegistry.NewRepository("svc"), "v1");

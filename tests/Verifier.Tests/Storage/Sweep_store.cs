@@ -69,7 +69,7 @@ public abstract class Sweep_store
         await verdicts.SaveWalkAsync(Healthy("team/app", Digest('a')), T0, "gone", null, default);
         await verdicts.SaveWalkAsync(Healthy("team/app", Digest('b')), T0, null, null, default);
 
-        Assert.True(await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string> { ["v1"] = Digest('b'), ["new"] = Digest('a') }, T0, default));
+        Assert.True(await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string> { ["v1"] = Digest('b'), ["new"] = Digest('a') }, [], T0, default));
 
         Assert.Equal(["new"], (await verdicts.GetManifestAsync("team/app", Digest('a'), default))!.Tags);
         Assert.Equal(["v1"], (await verdicts.GetManifestAsync("team/app", Digest('b'), default))!.Tags);
@@ -80,9 +80,9 @@ public abstract class Sweep_store
     {
         var (verdicts, sweeps) = await CreateStoresAsync();
         await verdicts.SaveWalkAsync(Healthy("team/app", Digest('a')), T0, "old", null, default);
-        Assert.True(await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string>(), T0.AddMinutes(2), default));
+        Assert.True(await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string>(), [], T0.AddMinutes(2), default));
 
-        Assert.False(await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string> { ["old"] = Digest('a') }, T0.AddMinutes(1), default));
+        Assert.False(await sweeps.ReconcileTagsAsync("team/app", new Dictionary<string, string> { ["old"] = Digest('a') }, [], T0.AddMinutes(1), default));
         Assert.Empty((await verdicts.GetManifestAsync("team/app", Digest('a'), default))!.Tags);
     }
 

@@ -44,6 +44,8 @@ public sealed class FakeRegistry : HttpMessageHandler
 
     public void RemoveBlob(string digest) => _blobs.TryRemove(digest, out _);
 
+    public (string MediaType, byte[] Body) RemoveManifest(string digest) => _manifests.TryRemove(digest, out var manifest) ? manifest : throw new KeyNotFoundException(digest);
+
     public static JsonObject Descriptor(string mediaType, string digest, long size) =>
         new() { ["mediaType"] = mediaType, ["digest"] = digest, ["size"] = size };
 
@@ -56,11 +58,14 @@ public sealed class FakeRegistry : HttpMessageHandler
         return new JsonObject { ["schemaVersion"] = 2, ["mediaType"] = mediaType, ["config"] = config, ["layers"] = layerArray };
     }
 
-    public static JsonObject Index(params string[] childDigests) => new()
+    /// <summary>An index of children this registry holds, each descriptor with the child's true media type and size.</summary>
+    public JsonObject Index(params string[] childDigests) => new()
     {
         ["schemaVersion"] = 2,
         ["mediaType"] = MediaTypes.OciIndex,
-        ["manifests"] = new JsonArray([.. childDigests.Select(d => (JsonNode)Descriptor(MediaTypes.OciIndex, d, 100))]),
+        ["manifests"] = new JsonArray([.. childDigests.Select(d => (JsonNode)(_manifests.TryGetValue(d, out var child)
+            ? Descriptor(child.MediaType, d, child.Body.Length)
+            : Descriptor(MediaTypes.OciManifest, d, 100)))]),
     };
 
     public int CountRequests(string pathPart) => Requests.Count(r => r.Uri.AbsolutePath.Contains(pathPart, StringComparison.Ordinal));
@@ -91,7 +96,11 @@ public sealed class FakeRegistry : HttpMessageHandler
             if (!_blobs.TryGetValue(digest, out var blob))
                 return Error(HttpStatusCode.NotFound, "BLOB_UNKNOWN");
             if (request.Method == HttpMethod.Head)
-                return new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
+            {
+                var head = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
+                head.Content.Headers.ContentLength = blob.Length;
+                return head;
+            }
             return request.Headers.Range is null
                 ? new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(blob) }
                 : new HttpResponseMessage(HttpStatusCode.PartialContent) { Content = new ByteArrayContent(blob[..1]) };

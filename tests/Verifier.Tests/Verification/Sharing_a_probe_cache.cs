@@ -16,13 +16,13 @@ public sealed class Sharing_a_probe_cache
         using var registry = new RegistryHoldingTheFirstRequest();
         using var http = new HttpClient(registry) { BaseAddress = new Uri("http://registry.invalid/") };
         var options = Options.Create(new RegistryOptions { BaseUrl = http.BaseAddress, BlobCheck = BlobCheckMethod.Head });
-        var probes = new RegistryProbeCache(new RegistryClient(http, options, new RegistryMetrics()), "team/app");
+        var probes = new RegistryProbeCache(new RegistryClient(http, options, new RegistryMetrics()), "team/app", TimeProvider.System);
 
         var results = await Task.WhenAll(
             Task.Run(() => probes.CheckBlobAsync(Layer, 10, CancellationToken.None)),
             Task.Run(() => probes.CheckBlobAsync(Layer, 10, CancellationToken.None)));
 
-        Assert.All(results, r => Assert.Equal(ProbeOutcome.Present, r.Outcome));
+        Assert.All(results, r => Assert.Equal(ProbeOutcome.Present, r.Value.Outcome));
         Assert.Equal(1, registry.Requests);
     }
 
@@ -45,6 +45,7 @@ public sealed class Sharing_a_probe_cache
             else
                 _second.Set();
             var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
+            response.Content.Headers.ContentLength = 10;
             response.Headers.Add("Docker-Distribution-API-Version", "registry/2.0");
             return Task.FromResult(response);
         }

@@ -33,8 +33,8 @@ public sealed class Walking_a_manifest_tree : IDisposable
         other["layers"]!.AsArray().Add(shared);
         var imageDigest = _registry.AddManifest(image);
         var otherDigest = _registry.AddManifest(other);
-        var inner = _registry.AddManifest(FakeRegistry.Index(imageDigest, otherDigest));
-        var outer = _registry.AddManifest(FakeRegistry.Index(inner, imageDigest));
+        var inner = _registry.AddManifest(_registry.Index(imageDigest, otherDigest));
+        var outer = _registry.AddManifest(_registry.Index(inner, imageDigest));
 
         var walk = await WalkAsync(outer);
 
@@ -62,7 +62,7 @@ public sealed class Walking_a_manifest_tree : IDisposable
     {
         var present = _registry.AddManifest(_registry.ImageManifest());
         var gone = "sha256:" + new string('d', 64);
-        var index = _registry.AddManifest(FakeRegistry.Index(present, gone));
+        var index = _registry.AddManifest(_registry.Index(present, gone));
 
         var walk = await WalkAsync(index);
 
@@ -77,7 +77,7 @@ public sealed class Walking_a_manifest_tree : IDisposable
     {
         var digest = _registry.AddManifest(_registry.ImageManifest());
         for (var level = 0; level <= ManifestWalker.MaxDepth + 1; level++)
-            digest = _registry.AddManifest(FakeRegistry.Index(digest));
+            digest = _registry.AddManifest(_registry.Index(digest));
 
         var walk = await WalkAsync(digest);
 
@@ -92,8 +92,8 @@ public sealed class Walking_a_manifest_tree : IDisposable
         // A real cycle needs two manifests that contain each other's digest, which hashing rules out;
         // a registry can still claim one by serving other bytes under a digest. The walk must end.
         var a = "sha256:" + new string('a', 64);
-        var b = _registry.AddManifest(FakeRegistry.Index(a));
-        _registry.AddManifest(MediaTypes.OciIndex, Encoding.UTF8.GetBytes(FakeRegistry.Index(b).ToJsonString()), digest: a);
+        var b = _registry.AddManifest(_registry.Index(a));
+        _registry.AddManifest(MediaTypes.OciIndex, Encoding.UTF8.GetBytes(_registry.Index(b).ToJsonString()), digest: a);
 
         var walk = await WalkAsync(a).WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -125,7 +125,7 @@ public sealed class Walking_a_manifest_tree : IDisposable
     public async Task A_schema1_content_type_does_not_excuse_an_index_from_its_digest()
     {
         var child = _registry.AddManifest(_registry.ImageManifest());
-        var digest = _registry.AddManifest(ManifestMediaTypes.DockerSchema1Signed, Encoding.UTF8.GetBytes(FakeRegistry.Index(child).ToJsonString()), "sha256:" + new string('2', 64));
+        var digest = _registry.AddManifest(ManifestMediaTypes.DockerSchema1Signed, Encoding.UTF8.GetBytes(_registry.Index(child).ToJsonString()), "sha256:" + new string('2', 64));
 
         var walk = await WalkAsync(digest);
 
@@ -225,9 +225,15 @@ public sealed class Walking_a_manifest_tree : IDisposable
         var layer = manifest["layers"]![0]!["digest"]!.GetValue<string>();
         var digest = _registry.AddManifest(manifest);
         // What 2.8.2 does for a blob swept behind its back while its descriptor cache remembers it.
-        _registry.Intercept = request => request.RequestUri!.AbsolutePath.EndsWith(layer, StringComparison.Ordinal)
-            ? new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([]) }
-            : null;
+        var size = manifest["layers"]![0]!["size"]!.GetValue<long>();
+        _registry.Intercept = request =>
+        {
+            if (!request.RequestUri!.AbsolutePath.EndsWith(layer, StringComparison.Ordinal))
+                return null;
+            var empty = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
+            empty.Content.Headers.ContentLength = size; // the right length, and no bytes
+            return empty;
+        };
 
         var ranged = await WalkAsync(digest);
         Assert.Equal(VerdictResult.Broken, ranged.Result);

@@ -81,7 +81,7 @@ public sealed class Walking_the_real_registry(RealRegistry registry) : IDisposab
         {
             ["schemaVersion"] = 2,
             ["mediaType"] = MediaTypes.OciIndex,
-            ["manifests"] = new JsonArray(new JsonObject { ["mediaType"] = MediaTypes.OciIndex, ["digest"] = inner.Digest, ["size"] = 300 }),
+            ["manifests"] = new JsonArray(new JsonObject { ["mediaType"] = MediaTypes.OciIndex, ["digest"] = inner.Digest, ["size"] = inner.Size }),
         }.ToJsonString());
         var outer = await _pusher.PushManifestAsync(repository, "nested", MediaTypes.OciIndex, body);
 

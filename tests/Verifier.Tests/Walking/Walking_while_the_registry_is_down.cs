@@ -18,7 +18,7 @@ public sealed class Walking_while_the_registry_is_down : IAsyncLifetime
     public async Task DisposeAsync() => await _stack.DisposeAsync();
 
     [Fact]
-    public async Task A_stopped_registry_gives_indeterminate_with_the_reason_never_broken_and_the_verdict_heals_when_it_is_back()
+    public async Task A_stopped_registry_gives_indeterminate_with_the_reason_never_broken_and_keeps_the_proven_verdict_marked_stale()
     {
         using var pusher = new RegistryPusher(_stack.RegistryUri);
         var index = await pusher.PushIndexAsync("down/app", "v1");
@@ -34,11 +34,21 @@ public sealed class Walking_while_the_registry_is_down : IAsyncLifetime
         Assert.Equal(VerdictResult.Indeterminate, walk.Result);
         Assert.Empty(walk.Missing);
         Assert.Contains(walk.IndeterminateReasons, r => r.Contains("registry unreachable", StringComparison.Ordinal));
-        Assert.Equal("indeterminate", (await store.GetManifestAsync(index.Repository, index.Digest, default))!.Result);
-        Assert.Equal(new VerdictCounts(0, 1, 0, 0), await store.CountVerdictsAsync(default));
+        // What the last walk that reached the registry proved stays; the failed attempt is kept beside it.
+        var stored = (await store.GetManifestAsync(index.Repository, index.Digest, default))!;
+        Assert.Equal("healthy", stored.Result);
+        Assert.Equal("indeterminate", stored.LastAttempt!.Result);
+        Assert.Contains(stored.LastAttempt.Reasons, r => r.Contains("registry unreachable", StringComparison.Ordinal));
+        Assert.NotNull(stored.StaleSince);
+        var counts = await store.CountVerdictsAsync(default);
+        Assert.Equal((0, 1, 1, 0, 1), (counts.Broken, counts.Indeterminate, counts.Healthy, counts.MissingObjects, counts.Stale));
         Assert.Equal(ProbeOutcome.Indeterminate, ping.Outcome);
 
         await _stack.StartAsync(StackServices.Registry);
         Assert.Equal(VerdictResult.Healthy, (await verification.VerifyAsync(index.Repository, index.Digest, null, null, default)).Result);
+        stored = (await store.GetManifestAsync(index.Repository, index.Digest, default))!;
+        Assert.Null(stored.StaleSince);
+        Assert.Equal("healthy", stored.LastAttempt!.Result);
+        Assert.Equal(0, (await store.CountVerdictsAsync(default)).Stale);
     }
 }

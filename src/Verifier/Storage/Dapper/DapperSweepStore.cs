@@ -78,6 +78,8 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
                 SELECT repository, MIN(COALESCE(checked_ms, 0)) AS oldest FROM manifests WHERE deleted_ms IS NULL GROUP BY repository
                 UNION ALL
                 SELECT repository, 0 AS oldest FROM tags GROUP BY repository
+                UNION ALL
+                SELECT repository, 0 AS oldest FROM dangling_tags GROUP BY repository
             ) known
             GROUP BY repository ORDER BY MIN(oldest), repository
             """)).ToList();
@@ -91,7 +93,9 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
             new { repository })).ToList();
     }
 
-    public async Task<bool> ReconcileTagsAsync(string repository, IReadOnlyDictionary<string, string> tags, DateTimeOffset listedAt, CancellationToken cancellationToken)
+    public async Task<bool> ReconcileTagsAsync(
+        string repository, IReadOnlyDictionary<string, string> tags, IReadOnlyCollection<string> danglingTags, DateTimeOffset listedAt,
+        CancellationToken cancellationToken)
     {
         var applied = false;
         await connections.InTransactionAsync(async (connection, transaction) =>
@@ -104,17 +108,37 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
                 """, new { repository, now }, transaction) == 1;
             if (!applied)
                 return;
-            var stored = (await connection.QueryAsync<(string Tag, string Digest)>(
-                "SELECT tag, digest FROM tags WHERE repository = @repository", new { repository }, transaction)).ToDictionary(t => t.Tag, t => t.Digest);
+            // Tags written after the listing (a push event processed meanwhile) are newer than it: left alone.
+            var stored = (await connection.QueryAsync<(string Tag, string Digest, long UpdatedMs)>(
+                "SELECT tag, digest, updated_ms FROM tags WHERE repository = @repository", new { repository }, transaction))
+                .ToDictionary(t => t.Tag);
+            var older = stored.Values.Where(t => t.UpdatedMs <= now).ToDictionary(t => t.Tag, t => t.Digest);
             await connection.ExecuteAsync(
-                "DELETE FROM tags WHERE repository = @repository AND tag = @tag",
-                stored.Keys.Where(tag => !tags.ContainsKey(tag)).Select(tag => new { repository, tag }), transaction);
+                "DELETE FROM tags WHERE repository = @repository AND tag = @tag AND updated_ms <= @now",
+                older.Keys.Where(tag => !tags.ContainsKey(tag)).Select(tag => new { repository, tag, now }), transaction);
             await connection.ExecuteAsync("""
                 INSERT INTO tags (repository, tag, digest, updated_ms) VALUES (@repository, @Key, @Value, @now)
                 ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest, updated_ms = excluded.updated_ms
+                WHERE tags.updated_ms <= excluded.updated_ms
                 """,
-                tags.Where(t => stored.GetValueOrDefault(t.Key) != t.Value).Select(t => new { repository, t.Key, t.Value, now }),
+                tags.Where(t => !stored.TryGetValue(t.Key, out var s) || (s.UpdatedMs <= now && s.Digest != t.Value))
+                    .Select(t => new { repository, t.Key, t.Value, now }),
                 transaction);
+
+            var dangling = danglingTags.Where(tag => !stored.TryGetValue(tag, out var s) || s.UpdatedMs <= now).ToList();
+            await connection.ExecuteAsync("""
+                INSERT INTO dangling_tags (repository, tag, digest, since_ms, checked_ms) VALUES (@repository, @tag, @digest, @now, @now)
+                ON CONFLICT (repository, tag) DO UPDATE SET
+                    digest = COALESCE(excluded.digest, dangling_tags.digest), checked_ms = excluded.checked_ms
+                WHERE dangling_tags.checked_ms <= excluded.checked_ms
+                """,
+                dangling.Select(tag => new { repository, tag, digest = older.GetValueOrDefault(tag), now }), transaction);
+            var stillDangling = dangling.ToHashSet(StringComparer.Ordinal);
+            var danglingBefore = await connection.QueryAsync<string>(
+                "SELECT tag FROM dangling_tags WHERE repository = @repository AND checked_ms <= @now", new { repository, now }, transaction);
+            await connection.ExecuteAsync(
+                "DELETE FROM dangling_tags WHERE repository = @repository AND tag = @tag AND checked_ms <= @now",
+                danglingBefore.Where(tag => !stillDangling.Contains(tag)).Select(tag => new { repository, tag, now }), transaction);
         }, cancellationToken);
         return applied;
     }
