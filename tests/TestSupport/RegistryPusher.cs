@@ -334,7 +334,8 @@ public sealed class RegistryPusher : IDisposable
         return location.IsAbsoluteUri ? location : new Uri(_http.BaseAddress!, location);
     }
 
-    private static Uri Api(string path) => new(path, UriKind.Relative);
+    // Relative to the base address, so a registry served under a path prefix (http.prefix) is reached under it.
+    private static Uri Api(string path) => new(path.TrimStart('/'), UriKind.Relative);
 
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri uri, HttpContent? content, params HttpStatusCode[] expected)
     {

@@ -21,7 +21,8 @@ public sealed record ProbeResult(ProbeOutcome Outcome, int? StatusCode, string? 
         new(ProbeOutcome.Indeterminate, statusCode, errorCode, reason);
 }
 
-public sealed record ManifestResponse(ProbeResult Probe, byte[]? Body, string? MediaType);
+/// <param name="DigestVerified">The body was checked against the digest it was asked by (a legacy signed schema1 body cannot be).</param>
+public sealed record ManifestResponse(ProbeResult Probe, byte[]? Body, string? MediaType, bool DigestVerified = false);
 
 /// <summary>A page of names from a listing endpoint; <see cref="Next"/> is null on the last page.</summary>
 public sealed record NamePage(IReadOnlyList<string> Names, string? Next, ProbeResult Probe)
@@ -57,7 +58,7 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
             var digestChecked = !(ManifestMediaTypes.IsSchema1(mediaType) && ManifestDocument.IsSchema1(body));
             if (ReferenceGrammar.IsDigest(reference) && digestChecked && !DigestMatches(reference, body))
                 return new ManifestResponse(ProbeResult.Indeterminate("manifest body does not match its digest", 200), null, null);
-            return new ManifestResponse(ProbeResult.Present, body, mediaType);
+            return new ManifestResponse(ProbeResult.Present, body, mediaType, ReferenceGrammar.IsDigest(reference) && digestChecked);
         }, probe => new ManifestResponse(probe, null, null), cancellationToken);
     }
 

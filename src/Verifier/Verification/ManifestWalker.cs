@@ -65,7 +65,8 @@ public sealed class ManifestWalker(RegistryClient registry, TimeProvider time)
             var (response, askedAt) = await probes.GetManifestAsync(digest, cancellationToken);
             if (!Record(response.Probe, askedAt, kind, digest, path))
                 return;
-            if (expectedSize is { } size && response.Body!.Length != size)
+            // Only a body proven to be the object asked for can be said to have the wrong size.
+            if (expectedSize is { } size && response.DigestVerified && response.Body!.Length != size)
                 _missing.Add(new MissingObject(kind, digest, path, 200, RegistryClient.SizeMismatch));
 
             ManifestDocument document;
