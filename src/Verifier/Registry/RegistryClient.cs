@@ -40,6 +40,14 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
 
     public async Task<ManifestResponse> GetManifestAsync(string repository, string reference, CancellationToken cancellationToken)
     {
+        // A manifest's data removed behind the descriptor cache is claimed (200) and then not sent, like a blob's:
+        // twice in a row is the registry saying it cannot serve it.
+        var first = await GetManifestOnceAsync(repository, reference, cancellationToken);
+        return first.Probe.ErrorCode == EmptyBody ? await GetManifestOnceAsync(repository, reference, cancellationToken) : first;
+    }
+
+    private async Task<ManifestResponse> GetManifestOnceAsync(string repository, string reference, CancellationToken cancellationToken)
+    {
         EnsureValid(repository, reference, allowTag: true);
         using var request = new HttpRequestMessage(HttpMethod.Get, $"v2/{repository}/manifests/{reference}");
         foreach (var mediaType in ManifestMediaTypes.Accept)
@@ -50,9 +58,19 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
             var limit = options.Value.MaxManifestBytes;
             if (response.Content.Headers.ContentLength > limit)
                 return new ManifestResponse(ProbeResult.Indeterminate($"manifest larger than {limit} bytes", 200), null, null);
-            var body = await ReadLimitedAsync(response.Content, limit, cancellationToken);
+            byte[]? body;
+            try
+            {
+                body = await ReadLimitedAsync(response.Content, limit, cancellationToken);
+            }
+            catch (HttpIOException e) when (e.HttpRequestError == HttpRequestError.ResponseEnded)
+            {
+                body = [];
+            }
             if (body is null)
                 return new ManifestResponse(ProbeResult.Indeterminate($"manifest larger than {limit} bytes", 200), null, null);
+            if (body.Length == 0)
+                return new ManifestResponse(new ProbeResult(ProbeOutcome.Missing, (int)response.StatusCode, EmptyBody, "the registry claims the manifest but sends none of its bytes (data gone behind a stale cache)"), null, null);
             var mediaType = response.Content.Headers.ContentType?.MediaType;
             // A signed schema1 manifest's digest covers its payload without the signatures, not the body.
             var digestChecked = !(ManifestMediaTypes.IsSchema1(mediaType) && ManifestDocument.IsSchema1(body));

@@ -46,16 +46,23 @@ public sealed class RepositorySweeper(
             .ToList();
         var probes = walker.CreateCache(repository);
         var checkedCount = 0;
+        var gone = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(digests, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentWalks, CancellationToken = cancellationToken },
             async (digest, ct) =>
             {
-                await VerificationService.WalkAndSaveAsync(walker, probes, verdicts, time, logger, digest, tag: null, processedEvent: null, ct);
+                var walk = await VerificationService.WalkAndSaveAsync(walker, probes, verdicts, time, logger, digest, tag: null, processedEvent: null, ct);
+                if (walk.RootMissing)
+                    gone.TryAdd(digest, 0);
                 Interlocked.Increment(ref checkedCount);
             });
         metrics.CountManifestsChecked(checkedCount);
 
+        // A tag that still resolves (a stale cache answers HEAD) to a manifest whose bytes the registry cannot serve dangles too.
+        var servedNothing = resolved.Where(t => gone.ContainsKey(t.Value)).Select(t => t.Key).ToList();
+        foreach (var tag in servedNothing)
+            resolved.TryRemove(tag, out _);
         if (listingProblem is null && unresolved.IsEmpty && danglingTags.Problem is null)
-            await sweeps.ReconcileTagsAsync(repository, resolved, danglingTags.Tags, listedAt, cancellationToken);
+            await sweeps.ReconcileTagsAsync(repository, resolved, [.. danglingTags.Tags, .. servedNothing], listedAt, cancellationToken);
         var problem = listingProblem ?? danglingTags.Problem ?? (unresolved.IsEmpty ? null : $"{unresolved.Count} tag(s) could not be resolved");
         return new RepositorySweepResult(checkedCount, tags.Count, problem);
     }

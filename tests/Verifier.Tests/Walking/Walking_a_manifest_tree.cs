@@ -245,6 +245,28 @@ public sealed class Walking_a_manifest_tree : IDisposable
     }
 
     [Fact]
+    public async Task A_child_manifest_claimed_but_served_without_its_bytes_twice_is_missing()
+    {
+        var child = _registry.AddManifest(_registry.ImageManifest());
+        var index = _registry.AddManifest(_registry.Index(child));
+        // 2.8.2 with its descriptor cache, after the child's data file was removed: 200, the right length, no bytes.
+        _registry.Intercept = request =>
+        {
+            if (!request.RequestUri!.AbsolutePath.EndsWith(child, StringComparison.Ordinal))
+                return null;
+            var empty = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([]) };
+            empty.Content.Headers.ContentLength = 500;
+            return empty;
+        };
+
+        var walk = await WalkAsync(index);
+
+        Assert.Equal(VerdictResult.Broken, walk.Result);
+        Assert.Equal((child, RegistryClient.EmptyBody), (walk.Missing[0].Digest, walk.Missing[0].ErrorCode));
+        Assert.Equal(2, _registry.CountRequests($"/manifests/{child}"));
+    }
+
+    [Fact]
     public async Task A_registry_that_cannot_be_reached_is_indeterminate_never_broken()
     {
         var digest = "sha256:" + new string('9', 64);
