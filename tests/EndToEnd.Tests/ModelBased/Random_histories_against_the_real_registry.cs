@@ -1,0 +1,347 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RegistryIntegrity.TestSupport;
+using Xunit.Abstractions;
+
+namespace RegistryIntegrity.EndToEnd.Tests.ModelBased;
+
+/// <summary>
+/// The proof of the verdict rules: seeded random histories of pushes (images, indexes, nested indexes,
+/// attestations), deletes, re-pushes, on-disk removals, garbage collections with and without
+/// <c>--delete-untagged</c>, registry restarts and outages, with sweeps started at random points, against
+/// the real registry 2.8.2, Listener, RabbitMQ and Verifier. After each sweep the product's verdict for
+/// every manifest (and its dangling tags) must equal what <see cref="RegistryOracle"/> pulls; while the
+/// registry is down no broken manifest may leave <c>/v1/broken</c>.
+/// </summary>
+public sealed class Random_histories_against_the_real_registry(ITestOutputHelper output)
+{
+    /// <summary>Operations per seed; RIT_MODEL_OPERATIONS overrides it for a longer soak (benchmarks/README.md).</summary>
+    private static readonly int Operations = int.TryParse(Environment.GetEnvironmentVariable("RIT_MODEL_OPERATIONS"), out var n) ? n : 300;
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public async Task Every_verdict_after_every_sweep_matches_a_full_pull_and_none_turns_green_in_an_outage(int seed)
+    {
+        var product = new RunningProduct();
+        await product.InitializeAsync();
+        try
+        {
+            var history = new History(product, new Random(seed), output);
+            var report = await history.RunAsync(Operations);
+            output.WriteLine($"seed {seed}: {report}");
+            Assert.True(report.Checks >= 3, "too few quiescent points to prove anything");
+            Assert.True(report.VerdictsCompared >= 50, "too few verdicts compared");
+            Assert.True(report.BrokenSeen > 0, "the history never broke anything: it proves nothing about broken verdicts");
+            Assert.True(report.Mismatches.Count == 0, string.Join("\n", report.Mismatches.Take(20)) + $"\n--- verifier ---\n{product.Verifier.Output}");
+            Assert.True(report.OutageFlips.Count == 0, string.Join("\n", report.OutageFlips.Take(20)));
+        }
+        finally
+        {
+            await product.DisposeAsync();
+        }
+    }
+
+    public sealed record Report(int Operations, Dictionary<string, int> ByKind, int Checks, int VerdictsCompared, int BrokenSeen, List<string> Mismatches, int Outages, List<string> OutageFlips, TimeSpan Took)
+    {
+        public override string ToString() =>
+            $"{Operations} operations ({string.Join(", ", ByKind.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}), {Checks} quiescent checks, " +
+            $"{VerdictsCompared} verdicts compared ({BrokenSeen} broken), {Mismatches.Count} mismatches, {Outages} outages, {OutageFlips.Count} broken-to-not-broken flips while down, {Took.TotalSeconds:F0} s";
+    }
+
+    private sealed class History(RunningProduct product, Random random, ITestOutputHelper output)
+    {
+        private readonly RegistryPusher _registry = product.Registry();
+        private readonly RegistryOracle _oracle = new(product.Stack.RegistryUri);
+        private readonly List<(string Repository, string Digest, string MediaType, bool Index, long Size)> _manifests = [];
+        private readonly List<(string Repository, string Digest)> _blobs = [];
+        private readonly List<(string Repository, string Digest, string MediaType, byte[] Body)> _deleted = [];
+        private readonly Dictionary<string, int> _byKind = [];
+        private readonly List<string> _mismatches = [];
+        private readonly List<string> _flips = [];
+        private readonly string[] _repositories = ["model/app", "model/base", "model/tools"];
+        private int _checks, _compared, _brokenSeen, _outages, _tagCounter;
+
+        private string Storage => Path.Combine(product.Stack.StackDir, "registry", "data", "docker", "registry", "v2");
+
+        public async Task<Report> RunAsync(int operations)
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 1; i <= operations; i++)
+            {
+                var kind = await StepAsync();
+                _byKind[kind] = _byKind.GetValueOrDefault(kind) + 1;
+                if (i % (operations / 4) == 0 || i == operations)
+                    await CheckAsync();
+            }
+            return new Report(operations, _byKind, _checks, _compared, _brokenSeen, _mismatches, _outages, _flips, clock.Elapsed);
+        }
+
+        private string Repository() => _repositories[random.Next(_repositories.Length)];
+
+        private string? NewTag() => random.Next(3) == 0 ? null : $"t{++_tagCounter}";
+
+        private async Task<string> StepAsync()
+        {
+            var roll = random.Next(100);
+            try
+            {
+                switch (roll)
+                {
+                    case < 22:
+                        var image = await _registry.PushImageAsync(Repository(), NewTag(), layers: random.Next(1, 3), layerSize: 256);
+                        Remember(image);
+                        return "push-image";
+                    case < 36:
+                        var index = await _registry.PushIndexAsync(Repository(), NewTag(), random.Next(2) == 0 ? ["linux/amd64"] : ["linux/amd64", "linux/arm64"], withAttestation: random.Next(2) == 0);
+                        foreach (var child in index.Children)
+                            Remember(child);
+                        _manifests.Add((index.Repository, index.Digest, MediaTypes.OciIndex, true, index.Size));
+                        return "push-index";
+                    case < 41:
+                        return await PushNestedIndexAsync() ? "push-nested-index" : "skipped";
+                    case < 45:
+                        return await RetagAsync() ? "retag" : "skipped";
+                    case < 58:
+                        return await DeleteManifestAsync() ? "delete-manifest" : "skipped";
+                    case < 62:
+                        if (_blobs.Count == 0)
+                            return "skipped";
+                        var blob = Pick(_blobs);
+                        await _registry.DeleteBlobAsync(blob.Repository, blob.Digest);
+                        return "delete-blob";
+                    case < 68:
+                        return await RePushAsync() ? "re-push-child" : "skipped";
+                    case < 72:
+                        return RemoveTagDirectory() ? "rm-tag-dir" : "skipped";
+                    case < 76:
+                        return RemoveBlobData() ? "rm-blob-data" : "skipped";
+                    case < 78:
+                        if (_manifests.Count == 0)
+                            return "skipped"; // 2.8's GC fails on a storage without repositories
+                        return await GarbageCollectAsync(deleteUntagged: random.Next(2) == 0) ? "garbage-collect" : "gc-refused";
+                    case < 79:
+                        await product.Stack.StopAsync(StackServices.Registry);
+                        await product.Stack.StartAsync(StackServices.Registry);
+                        return "registry-restart";
+                    case < 80:
+                        await OutageAsync();
+                        return "outage";
+                    default:
+                        if (random.Next(4) == 0)
+                        {
+                            using var _ = await product.VerifierApi.PostAsync("/v1/sweeps", null);
+                            return "sweep";
+                        }
+                        var plain = await _registry.PushImageAsync(Repository(), NewTag(), layers: 1, layerSize: 128);
+                        Remember(plain);
+                        return "push-image";
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                // The registry refused (a manifest whose blobs are gone, a digest already deleted): a real user's failed operation.
+                output.WriteLine($"refused: {e.Message}");
+                return "refused";
+            }
+        }
+
+        private void Remember(PushedImage image)
+        {
+            _manifests.Add((image.Repository, image.Digest, image.MediaType, false, 0));
+            _blobs.Add((image.Repository, image.ConfigDigest));
+            _blobs.AddRange(image.LayerDigests.Select(l => (image.Repository, l)));
+        }
+
+        private T? Pick<T>(List<T> items) => items.Count == 0 ? default : items[random.Next(items.Count)];
+
+        private async Task<bool> PushNestedIndexAsync()
+        {
+            var inner = _manifests.Where(m => m.Index && m.Size > 0).ToList();
+            if (inner.Count == 0)
+                return false;
+            var child = inner[random.Next(inner.Count)];
+            var body = System.Text.Encoding.UTF8.GetBytes(new JsonObject
+            {
+                ["schemaVersion"] = 2,
+                ["mediaType"] = MediaTypes.OciIndex,
+                ["manifests"] = new JsonArray(new JsonObject { ["mediaType"] = MediaTypes.OciIndex, ["digest"] = child.Digest, ["size"] = child.Size }),
+                ["annotations"] = new JsonObject { ["n"] = Guid.NewGuid().ToString() },
+            }.ToJsonString());
+            var tag = $"nested{++_tagCounter}";
+            var digest = await _registry.PushManifestAsync(child.Repository, tag, MediaTypes.OciIndex, body);
+            _manifests.Add((child.Repository, digest, MediaTypes.OciIndex, true, body.Length));
+            return true;
+        }
+
+        private async Task<bool> RetagAsync()
+        {
+            var manifest = Pick(_manifests);
+            if (manifest == default)
+                return false;
+            await _registry.TagAsync(manifest.Repository, manifest.Digest, manifest.MediaType, $"r{++_tagCounter}");
+            return true;
+        }
+
+        private async Task<bool> DeleteManifestAsync()
+        {
+            var manifest = Pick(_manifests);
+            if (manifest == default)
+                return false;
+            var body = await _registry.GetManifestBytesAsync(manifest.Repository, manifest.Digest, manifest.MediaType);
+            await _registry.DeleteManifestAsync(manifest.Repository, manifest.Digest);
+            _deleted.Add((manifest.Repository, manifest.Digest, manifest.MediaType, body));
+            return true;
+        }
+
+        private async Task<bool> RePushAsync()
+        {
+            var deleted = Pick(_deleted);
+            if (deleted == default)
+                return false;
+            _deleted.Remove(deleted);
+            await _registry.PushManifestAsync(deleted.Repository, deleted.Digest, deleted.MediaType, deleted.Body);
+            return true;
+        }
+
+        private bool RemoveTagDirectory()
+        {
+            var tags = _repositories.Select(r => Path.Combine(Storage, "repositories", r, "_manifests", "tags"))
+                .Where(Directory.Exists).SelectMany(Directory.GetDirectories).ToList();
+            if (tags.Count == 0)
+                return false;
+            Directory.Delete(tags[random.Next(tags.Count)], recursive: true);
+            return true;
+        }
+
+        /// <summary>A layer's or a manifest's data file (a manifest is a blob too: its tag then dangles).</summary>
+        private bool RemoveBlobData()
+        {
+            if (_manifests.Count == 0 || _blobs.Count == 0)
+                return false;
+            var digest = random.Next(3) == 0 ? Pick(_manifests).Digest : Pick(_blobs).Digest;
+            var data = Path.Combine(Storage, "blobs", "sha256", digest[7..9], digest[7..], "data");
+            if (!File.Exists(data))
+                return false;
+            File.Delete(data);
+            return true;
+        }
+
+        /// <returns>False when the collector refused before deleting anything (2.8's mark phase fails, e.g. on a repository whose tags are all gone).</returns>
+        private async Task<bool> GarbageCollectAsync(bool deleteUntagged)
+        {
+            await product.Stack.StopAsync(StackServices.Registry);
+            try
+            {
+                await product.Stack.RunRegistryGarbageCollectAsync(deleteUntagged);
+                return true;
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("failed to mark", StringComparison.Ordinal))
+            {
+                output.WriteLine($"gc refused: {e.Message.Split('\n').FirstOrDefault(l => l.Contains("failed to", StringComparison.Ordinal))}");
+                return false;
+            }
+            finally
+            {
+                await product.Stack.StartAsync(StackServices.Registry);
+            }
+        }
+
+        /// <summary>A sweep starts, the registry goes down under it for a few seconds: what was broken stays broken.</summary>
+        private async Task OutageAsync()
+        {
+            _outages++;
+            var before = await BrokenAsync();
+            using (await product.VerifierApi.PostAsync("/v1/sweeps", null))
+            {
+            }
+            await Task.Delay(random.Next(0, 300));
+            await product.Stack.StopAsync(StackServices.Registry);
+            for (var poll = 0; poll < 6; poll++)
+            {
+                await Task.Delay(250);
+                foreach (var gone in before.Except(await BrokenAsync()))
+                    _flips.Add($"{gone} left /v1/broken while the registry was down");
+            }
+            await product.Stack.StartAsync(StackServices.Registry);
+        }
+
+        private async Task<HashSet<string>> BrokenAsync()
+        {
+            var broken = await product.VerifierApi.GetFromJsonAsync<JsonElement>("/v1/broken");
+            return broken.EnumerateArray().Select(b => $"{b.GetProperty("repository").GetString()}@{b.GetProperty("digest").GetString()}").ToHashSet();
+        }
+
+        private async Task CheckAsync()
+        {
+            _checks++;
+            using var sweep = await product.VerifierApi.PostAsync("/v1/sweeps", null);
+            Assert.Equal(HttpStatusCode.Accepted, sweep.StatusCode);
+            var progress = await product.WaitForSweepAsync(sweep.Headers.Location!, TimeSpan.FromSeconds(120));
+            Assert.Equal("completed", progress.GetProperty("status").GetString());
+
+            _oracle.Forget();
+            var truth = new Dictionary<(string, string), Truth>();
+            foreach (var (repository, digest, _, _, _) in _manifests.Distinct())
+                truth[(repository, digest)] = await _oracle.PullAsync(repository, digest);
+            var dangling = new HashSet<string>();
+            foreach (var repository in _repositories)
+                dangling.UnionWith((await _oracle.DanglingTagsAsync(repository)).Select(t => $"{repository}:{t}"));
+
+            // Events sent before the sweep may still be in flight: the product has a few seconds to settle.
+            List<string> mismatches = [];
+            for (var attempt = 0; attempt < 20; attempt++)
+            {
+                mismatches = await CompareAsync(truth, dangling);
+                if (mismatches.Count == 0)
+                    break;
+                await Task.Delay(500);
+            }
+            _compared += truth.Count;
+            _brokenSeen += truth.Values.Count(t => t.Result == "broken") + dangling.Count;
+            _mismatches.AddRange(mismatches.Select(m => $"check {_checks}: {m}"));
+            output.WriteLine($"check {_checks}: {truth.Count} manifests, {truth.Values.Count(t => t.Result == "broken")} broken, {truth.Values.Count(t => t.RootGone)} gone, {dangling.Count} dangling tags, {mismatches.Count} mismatches");
+        }
+
+        private async Task<List<string>> CompareAsync(Dictionary<(string, string), Truth> truth, HashSet<string> dangling)
+        {
+            var mismatches = new List<string>();
+            foreach (var ((repository, digest), expected) in truth)
+            {
+                var response = await product.VerifierApi.GetAsync($"/v1/manifests?repository={repository}&digest={digest}");
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    if (!expected.RootGone)
+                        mismatches.Add($"{repository}@{digest}: truth {expected.Result}, the product never verified it");
+                    continue;
+                }
+                var manifest = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("manifest");
+                var deleted = manifest.GetProperty("deletedAt").ValueKind != JsonValueKind.Null;
+                var result = deleted ? "gone" : manifest.GetProperty("result").GetString();
+                if (result != expected.Result)
+                {
+                    mismatches.Add($"{repository}@{digest}: truth {expected.Result} (missing {string.Join(",", expected.Missing)}), product {result}: {manifest}");
+                    continue;
+                }
+                if (result == "broken")
+                {
+                    var missing = manifest.GetProperty("missing").EnumerateArray().Select(m => m.GetProperty("digest").GetString()!).ToHashSet();
+                    if (!missing.SetEquals(expected.Missing))
+                        mismatches.Add($"{repository}@{digest}: truth missing {string.Join(",", expected.Missing.Order())}, product missing {string.Join(",", missing.Order())}");
+                }
+            }
+            var broken = await product.VerifierApi.GetFromJsonAsync<JsonElement>("/v1/broken");
+            var productDangling = broken.EnumerateArray().Where(b => b.TryGetProperty("tag", out _))
+                .Select(b => $"{b.GetProperty("repository").GetString()}:{b.GetProperty("tag").GetString()}").ToHashSet();
+            if (!productDangling.SetEquals(dangling))
+                mismatches.Add($"dangling tags: truth [{string.Join(", ", dangling.Order())}], product [{string.Join(", ", productDangling.Order())}]");
+            return mismatches;
+        }
+    }
+}
