@@ -8,7 +8,9 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Prometheus;
 using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Verifier.Api;
+using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
@@ -20,15 +22,16 @@ namespace RegistryIntegrity.Verifier;
 
 public static class VerifierServiceExtensions
 {
-    /// <summary>The long-running service: consumers, store, metrics, status API.</summary>
-    public static WebApplicationBuilder AddVerifierServices(this WebApplicationBuilder builder)
+    /// <summary>The long-running service: consumers, store, metrics, status API. Throws <see cref="SettingsException"/> (one line per bad setting) before anything starts.</summary>
+    public static WebApplicationBuilder AddVerifierServices(this WebApplicationBuilder builder, TextWriter? warnings = null)
     {
+        foreach (var warning in VerifierSettings.Check(builder.Configuration, VerifierParts.Service))
+            (warnings ?? Console.Error).WriteLine($"warning: {warning}");
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
-        var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
-            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
+        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
         var quorumQueues = builder.Configuration.GetValue<bool>(QueueNames.QuorumQueuesKey);
         builder.Services.AddSweeps();
         builder.Services.AddHostedService<SweepScheduler>();
@@ -42,7 +45,7 @@ public static class VerifierServiceExtensions
             bus.AddConsumer<SweepRepositoryConsumer>();
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                rabbit.Host(new Uri(rabbitMq));
+                rabbit.Host(rabbitMq);
                 rabbit.ReceiveEndpoint(QueueNames.RegistryEvents, endpoint =>
                 {
                     // Infrastructure failures (store down) are retried; a broken image is a verdict, not an exception.

@@ -25,9 +25,9 @@ internal static class CheckCommand
         };
         // Configuration overrides arrive as unmatched tokens; anything else unknown is still an error (see RunAsync).
         command.TreatUnmatchedTokensAsErrors = false;
-        command.SetAction((parse, cancellationToken) =>
+        command.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, () =>
             RunAsync(parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(plainHttp), parse.UnmatchedTokens.ToArray(),
-                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
+                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken)));
         return command;
     }
 
@@ -44,7 +44,7 @@ internal static class CheckCommand
             await error.WriteLineAsync($"check: {problem}");
             return BadArgument;
         }
-        using var host = CommandLineHost.Build(configArgs, image!.Registry, plainHttp);
+        using var host = CommandLineHost.Build(configArgs, image!.Registry, plainHttp, error);
         RegistryClient registry;
         ManifestWalker walker;
         try

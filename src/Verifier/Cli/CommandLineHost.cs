@@ -1,5 +1,8 @@
+using System.CommandLine;
 using System.Text.Json;
 using MassTransit;
+using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Storage;
 using System.Text.Json.Serialization;
 
@@ -18,7 +21,30 @@ internal static class CommandLineHost
     public static HostApplicationBuilder CreateBuilder(string[] configArgs) =>
         Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configArgs, ContentRootPath = AppContext.BaseDirectory });
 
-    public static IHost Build(string[] configArgs, string registry, bool plainHttp)
+    /// <summary>Checks the settings a verb reads: throws <see cref="SettingsException"/>, prints warnings to <paramref name="error"/>.</summary>
+    public static void CheckSettings(IConfiguration configuration, VerifierParts parts, TextWriter error)
+    {
+        foreach (var warning in VerifierSettings.Check(configuration, parts))
+            error.WriteLine($"warning: {warning}");
+    }
+
+    /// <summary>Runs a verb; bad configuration ends it with one line per problem on stderr and exit code 64.</summary>
+    public static async Task<int> GuardAsync(ParseResult parse, Func<Task<int>> run)
+    {
+        try
+        {
+            return await run();
+        }
+        catch (SettingsException e)
+        {
+            var verb = parse.CommandResult.Command is RootCommand ? "verifier" : parse.CommandResult.Command.Name;
+            foreach (var problem in e.Problems)
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"{verb}: {problem}");
+            return SettingsException.ExitCode;
+        }
+    }
+
+    public static IHost Build(string[] configArgs, string registry, bool plainHttp, TextWriter error)
     {
         var builder = CreateBuilder(configArgs);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -33,21 +59,25 @@ internal static class CommandLineHost
                 overrides[$"Registry:{key}"] = commandLine[$"Registry:{key}"];
             builder.Configuration.AddInMemoryCollection(overrides);
         }
+        CheckSettings(builder.Configuration, VerifierParts.Registry, error);
         builder.Services.AddVerification();
         return builder.Build();
     }
 
     /// <summary>A host with the store and a send-only bus, for the verbs that queue work (sweep, backfill, replay).</summary>
-    public static async Task<IHost> StartWithBusAsync(string[] configArgs, CancellationToken cancellationToken)
+    public static async Task<IHost> StartWithBusAsync(string[] configArgs, TextWriter error, CancellationToken cancellationToken)
     {
         var builder = CreateBuilder(configArgs);
+        CheckSettings(builder.Configuration, VerifierParts.Store | VerifierParts.Broker | VerifierParts.Sweep, error);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddDapperRepositories();
         builder.Services.AddSweeps();
-        var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
-            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
-        builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(new Uri(rabbitMq))));
+        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.UsingRabbitMq((_, rabbit) => rabbit.Host(rabbitMq));
+        });
         var host = builder.Build();
         await host.Services.GetRequiredService<IVerdictStore>().MigrateAsync(cancellationToken);
         await host.Services.GetRequiredService<IBusControl>().StartAsync(cancellationToken);

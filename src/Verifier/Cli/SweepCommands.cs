@@ -17,8 +17,8 @@ internal static class SweepCommands
         var wait = new Option<bool>("--wait") { Description = "Follow the sweep until it completes." };
         var timeout = TimeoutOption();
         var command = new Command("sweep", "Queue a sweep of the whole registry now (e.g. after garbage-collect).") { wait, timeout };
-        command.SetAction((parse, cancellationToken) =>
-            RunAsync("cli", parse.GetValue(wait), parse.GetValue(timeout), parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Output, cancellationToken));
+        command.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, () =>
+            RunAsync("cli", parse.GetValue(wait), parse.GetValue(timeout), parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration, cancellationToken)));
         return command;
     }
 
@@ -26,8 +26,8 @@ internal static class SweepCommands
     {
         var timeout = TimeoutOption();
         var command = new Command("backfill", "Enumerate and verify every repository and tag of the registry, showing progress.") { timeout };
-        command.SetAction((parse, cancellationToken) =>
-            RunAsync("backfill", wait: true, parse.GetValue(timeout), parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Output, cancellationToken));
+        command.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, () =>
+            RunAsync("backfill", wait: true, parse.GetValue(timeout), parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration, cancellationToken)));
         return command;
     }
 
@@ -37,9 +37,10 @@ internal static class SweepCommands
         DefaultValueFactory = _ => TimeSpan.FromHours(6),
     };
 
-    private static async Task<int> RunAsync(string trigger, bool wait, TimeSpan timeout, string[] configArgs, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string trigger, bool wait, TimeSpan timeout, string[] configArgs, InvocationConfiguration console, CancellationToken cancellationToken)
     {
-        using var host = await CommandLineHost.StartWithBusAsync(configArgs, cancellationToken);
+        var output = console.Output;
+        using var host = await CommandLineHost.StartWithBusAsync(configArgs, console.Error, cancellationToken);
         try
         {
             Guid id;

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Microsoft.Extensions.Options;
+using RegistryIntegrity.Contracts.Settings;
 
 namespace RegistryIntegrity.Verifier.Cli;
 
@@ -17,15 +19,23 @@ public static class VerifierCommandLine
         root.Subcommands.Add(SweepCommands.CreateBackfill());
         root.Subcommands.Add(ReplayCommands.CreateReplay());
         root.Subcommands.Add(ReplayCommands.CreateReplayErrors());
-        root.SetAction(async (parse, cancellationToken) =>
+        root.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, async () =>
         {
-            var builder = WebApplication.CreateBuilder(parse.UnmatchedTokens.ToArray());
-            builder.AddVerifierServices();
+            // The content root is the application's folder, so appsettings.json applies wherever the process is started.
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = parse.UnmatchedTokens.ToArray(), ContentRootPath = AppContext.BaseDirectory });
+            builder.AddVerifierServices(parse.InvocationConfiguration.Error);
             var app = builder.Build();
             app.MapVerifierEndpoints();
-            await app.RunAsync(cancellationToken);
+            try
+            {
+                await app.RunAsync(cancellationToken);
+            }
+            catch (OptionsValidationException e)
+            {
+                throw new SettingsException(e.Failures.ToList());
+            }
             return 0;
-        });
+        }));
         return root;
     }
 }
