@@ -45,6 +45,8 @@ public static class ListenerServiceExtensions
         var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
         services.AddMassTransit(bus =>
         {
+            // MassTransit would otherwise report usage to its vendor over the internet (README, "Network").
+            bus.DisableUsageTelemetry();
             bus.UsingRabbitMq((_, rabbit) => rabbit.Host(rabbitMq));
         });
         return builder;

@@ -76,6 +76,7 @@ internal static class CommandLineHost
         var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
         builder.Services.AddMassTransit(bus =>
         {
+            bus.DisableUsageTelemetry();
             bus.UsingRabbitMq((_, rabbit) => rabbit.Host(rabbitMq));
         });
         var host = builder.Build();
