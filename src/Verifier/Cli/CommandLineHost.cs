@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using MassTransit;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Storage;
@@ -14,12 +16,32 @@ internal static class CommandLineHost
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
+        // Output for people and jq, not for embedding in HTML: media types keep their '+' instead of \u002B.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
-    /// <summary>Configuration as the service reads it (appsettings.json beside the binary, environment, arguments), from any working directory.</summary>
-    public static HostApplicationBuilder CreateBuilder(string[] configArgs) =>
-        Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configArgs, ContentRootPath = AppContext.BaseDirectory });
+    /// <summary>
+    /// Configuration as the service reads it (appsettings.json beside the binary, environment, arguments), from any
+    /// working directory. Logs go to stderr, never stdout (which carries only results): none at all when
+    /// <paramref name="logs"/> is <see cref="CliLogs.Quiet"/>, our own debug lines and every request when verbose.
+    /// </summary>
+    public static HostApplicationBuilder CreateBuilder(string[] configArgs, CliLogs logs = CliLogs.Normal)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configArgs, ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        if (logs == CliLogs.Quiet)
+            return builder;
+        builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+        builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        if (logs == CliLogs.Verbose)
+        {
+            builder.Logging.AddFilter("RegistryIntegrity", LogLevel.Debug);
+            builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Information);
+            builder.Logging.AddFilter("Polly", LogLevel.Information);
+        }
+        return builder;
+    }
 
     /// <summary>Checks the settings a verb reads: throws <see cref="SettingsException"/>, prints warnings to <paramref name="error"/>.</summary>
     public static void CheckSettings(IConfiguration configuration, VerifierParts parts, TextWriter error)
@@ -44,10 +66,11 @@ internal static class CommandLineHost
         }
     }
 
-    public static IHost Build(string[] configArgs, string registry, bool plainHttp, TextWriter error)
+    /// <summary>The <c>check</c> verb's host: quiet unless <paramref name="verbose"/>, each request tried <paramref name="retries"/> + 1 times.</summary>
+    public static IHost Build(string[] configArgs, string registry, bool plainHttp, TextWriter error, bool verbose, int retries)
     {
-        var builder = CreateBuilder(configArgs);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Quiet by default: the result says what went wrong, once.
+        var builder = CreateBuilder(configArgs, verbose ? CliLogs.Verbose : CliLogs.Quiet);
         var configured = builder.Configuration["Registry:BaseUrl"];
         // The configured registry keeps its URL and credentials. Any other host named on the command line is
         // used as given, with only the credentials given on the command line: configured ones belong to another registry.
@@ -61,6 +84,14 @@ internal static class CommandLineHost
         }
         CheckSettings(builder.Configuration, VerifierParts.Registry, error);
         builder.Services.AddVerification();
+        // A CI step fails fast: an unreachable host costs one bounded attempt unless --retries asks for more.
+        builder.Services.PostConfigureAll<HttpStandardResilienceOptions>(resilience =>
+        {
+            if (retries == 0)
+                resilience.Retry.ShouldHandle = _ => PredicateResult.False();
+            else
+                resilience.Retry.MaxRetryAttempts = retries;
+        });
         return builder.Build();
     }
 
@@ -69,7 +100,6 @@ internal static class CommandLineHost
     {
         var builder = CreateBuilder(configArgs);
         CheckSettings(builder.Configuration, VerifierParts.Store | VerifierParts.Broker | VerifierParts.Sweep, error);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddDapperRepositories();
         builder.Services.AddSweeps();
@@ -88,3 +118,5 @@ internal static class CommandLineHost
     public static async Task StopBusAsync(IHost host) =>
         await host.Services.GetRequiredService<IBusControl>().StopAsync(CancellationToken.None);
 }
+
+internal enum CliLogs { Quiet, Normal, Verbose }
