@@ -29,6 +29,9 @@ public static class VerifierServiceExtensions
             (warnings ?? Console.Error).WriteLine($"warning: {warning}");
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
+        builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        builder.Services.AddSingleton<ApiTokens>();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
         var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
@@ -157,6 +160,8 @@ public static class VerifierServiceExtensions
 
     public static WebApplication MapVerifierEndpoints(this WebApplication app)
     {
+        if (!app.Services.GetRequiredService<ApiTokens>().Configured)
+            app.Logger.LogWarning("Api:Tokens is not set: anyone who can reach the API can start sweeps.");
         VerifierMetrics.RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
         SweepMetrics.RefreshBeforeEachScrape(app.Services.GetRequiredService<ISweepStore>());
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });

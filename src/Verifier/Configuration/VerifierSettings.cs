@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using Npgsql;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Sweeps;
@@ -17,7 +18,8 @@ internal enum VerifierParts
     Broker = 4,
     Sweep = 8,
     Web = 16,
-    Service = Registry | Store | Broker | Sweep | Web,
+    Api = 32,
+    Service = Registry | Store | Broker | Sweep | Web | Api,
 }
 
 /// <summary>Every setting the Verifier reads, checked before anything starts (see <see cref="SettingsCheck"/>).</summary>
@@ -40,6 +42,8 @@ internal static class VerifierSettings
         }
         if (parts.HasFlag(VerifierParts.Web))
             check.Urls();
+        if (parts.HasFlag(VerifierParts.Api))
+            check.Section(ApiOptions.SectionName, new ApiOptionsValidator());
         check.LogLevels();
         return check.ThrowIfInvalid();
     }

@@ -78,6 +78,11 @@ public sealed class Configuring_the_verifier : IDisposable
     [InlineData("RabbitMq:QuorumQueues", "yes")]
     [InlineData("Urls", "localhost:5090")]
     [InlineData("Logging:LogLevel:Default", "Verbose")]
+    [InlineData("Api:Tokens:0", "short")]
+    [InlineData("Api:Tokens:0", "a-long-enough-api-token\n")]
+    [InlineData("Api:ReadsNeedToken", "true")]
+    [InlineData("Api:Server", "verifier:5090")]
+    [InlineData("Sweep:StaleAfter", "1s")]
     public void A_bad_setting_is_one_line_naming_the_key(string key, string value)
     {
         Assert.StartsWith(key, SingleProblem(new() { [key] = value }), StringComparison.Ordinal);
