@@ -25,7 +25,8 @@ public sealed class Contacting_only_the_broker : IAsyncLifetime
     public async Task Start_accept_an_event_and_stop_without_any_connection_but_to_the_broker()
     {
         using var connections = new OutboundConnections();
-        var listener = new KestrelListener(_stack.RabbitMqUri,
+        // A generous confirm timeout: the point is what is contacted, not how fast, and the whole suite shares the machine.
+        var listener = new KestrelListener(_stack.RabbitMqUri, settings: new Dictionary<string, string> { ["Listener:PublishTimeout"] = "00:00:15" },
             services: services => services.Configure<UsageTelemetryOptions>(options => options.ReportDelay = TelemetryDelay));
         try
         {
