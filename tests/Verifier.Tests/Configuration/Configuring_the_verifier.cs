@@ -127,7 +127,7 @@ public sealed class Configuring_the_verifier : IDisposable
     [Theory]
     [InlineData("check", "127.0.0.1:1/team/app:v1", "--plain-http", "--Registry:RequestTimeout=abc")]
     [InlineData("check", "127.0.0.1:1/team/app:v1", "--plain-http", "--Registry:BlobCheck=Heed")]
-    [InlineData("sweep", "--Store:Provider=Postgress")]
+    [InlineData("sweep", "--Api:Server=verifier:5090")]
     [InlineData("replay", "--from", "2026-01-01T00:00:00Z", "--ConnectionStrings:RabbitMq=nonsense")]
     [InlineData("replay-errors", "--ConnectionStrings:RabbitMq=nonsense")]
     public async Task A_verb_with_a_bad_setting_exits_64_with_one_line_naming_the_key(params string[] args)

@@ -11,10 +11,14 @@ using Microsoft.Extensions.Options;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Storage;
 
-namespace RegistryIntegrity.Verifier.Tests.Service;
+namespace RegistryIntegrity.EndToEnd.Tests;
 
-/// <summary>The Verifier's API with <c>Api:Tokens</c> set: nobody without a token starts sweeps, and one sweep runs at a time.</summary>
-public sealed class Guarding_the_api : IAsyncLifetime
+/// <summary>
+/// The Verifier's API with <c>Api:Tokens</c> set: nobody without a token starts sweeps, and one sweep runs at a time.
+/// In process, here rather than in Verifier.Tests: each in-process Verifier registers process-wide scrape callbacks
+/// that would race with The_verifier_service's metrics assertions there.
+/// </summary>
+public sealed class Guarding_the_verifier_api : IAsyncLifetime
 {
     private const string Token = "api-token-0123456789abcdef";
     private readonly string _database = Path.Combine(Path.GetTempPath(), $"verifier-api-{Guid.NewGuid():N}.db");

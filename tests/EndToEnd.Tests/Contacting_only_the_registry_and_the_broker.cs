@@ -8,12 +8,14 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.TestSupport;
 
-namespace RegistryIntegrity.Verifier.Tests.Service;
+namespace RegistryIntegrity.EndToEnd.Tests;
 
 /// <summary>
 /// The Verifier connects to the registry, the broker and its store, and to nothing else: no vendor
 /// telemetry. MassTransit reports usage 5 minutes after the bus starts (at least 30 s); the test
 /// shortens the delay to those 30 s and waits past it, so that a report would happen within the test.
+/// In process (the runtime's connection events are per process), here rather than in Verifier.Tests for the
+/// reason given on <see cref="Guarding_the_verifier_api"/>.
 /// </summary>
 public sealed class Contacting_only_the_registry_and_the_broker : IAsyncLifetime
 {
