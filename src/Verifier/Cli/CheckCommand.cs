@@ -18,7 +18,10 @@ internal static class CheckCommand
 
     public static Command Create()
     {
-        var reference = new Argument<string>("reference") { Description = "<registry>/<repository>(:<tag>|@<digest>), e.g. 127.0.0.1:5000/team/app:v1" };
+        var reference = new Argument<string>("reference")
+        {
+            Description = "[http(s)://][<registry>/]<repository>[:<tag>][@<digest>], e.g. 127.0.0.1:5000/team/app:v1; without a registry, Docker Hub",
+        };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON document (also for not found, unreachable and usage errors)." };
         var plainHttp = new Option<bool>("--plain-http") { Description = "Talk to the registry over http:// instead of https://." };
         var retries = new Option<int>("--retries")
@@ -58,7 +61,7 @@ internal static class CheckCommand
         if (!ImageReference.TryParse(options.Reference, out var image, out var problem))
             return await console.UsageErrorAsync([problem]);
 
-        using var host = CommandLineHost.Build(configArgs, image!.Registry, options.PlainHttp, console.Error, options.Verbose, options.Retries);
+        using var host = CommandLineHost.Build(configArgs, image!.Registry, options.PlainHttp || image.PlainHttp == true, console.Error, options.Verbose, options.Retries);
         var registry = host.Services.GetRequiredService<RegistryClient>();
         var walker = host.Services.GetRequiredService<ManifestWalker>();
         var isTag = !image.Reference.Contains(':', StringComparison.Ordinal);

@@ -162,7 +162,7 @@ public sealed class Checking_an_image_from_the_command_line(RealRegistry registr
         {
             "not-found" => ["check", $"{Host}/{index.Repository}:nope", "--plain-http", "--json"],
             "unreachable" => ["check", $"127.0.0.1:{LocalStack.GetFreeTcpPorts(1)[0]}/team/app:v1", "--plain-http", "--json"],
-            "bad-reference" => ["check", "no-registry-part", "--json"],
+            "bad-reference" => ["check", "Team/App", "--json"],
             "missing-argument" => ["check", "--json"],
             "bad-setting" => ["check", $"{Host}/{index.Repository}:v1", "--plain-http", "--json", "--Registry:RequestTimeout=abc"],
             _ => ["check", $"{Host}/{index.Repository}:v1", "--plain-http", "--json"],
@@ -182,7 +182,7 @@ public sealed class Checking_an_image_from_the_command_line(RealRegistry registr
     }
 
     [Theory]
-    [InlineData("no-registry-part")]
+    [InlineData("Team/App")]
     [InlineData("127.0.0.1:5000/Team/App:v1")]
     [InlineData("127.0.0.1:5000/team/app@sha256:short")]
     [InlineData("127.0.0.1:5000/team/app:v1", "--jsno")]
