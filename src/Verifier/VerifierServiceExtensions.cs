@@ -12,6 +12,7 @@ using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
+using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
@@ -42,6 +43,7 @@ public static class VerifierServiceExtensions
         {
             // MassTransit would otherwise report usage to its vendor over the internet (README, "Network").
             bus.DisableUsageTelemetry();
+            bus.AddReceiveEndpointObserver<BrokerConnectionLog>();
             bus.AddConsumer<ManifestPushedConsumer>();
             bus.AddConsumer<DigestDeletedConsumer>();
             bus.AddConsumer<TagDeletedConsumer>();
