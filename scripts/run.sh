@@ -58,6 +58,8 @@ Check one image now:
   dotnet src/Verifier/bin/Release/net10.0/RegistryIntegrity.Verifier.dll check 127.0.0.1:$REGISTRY_PORT/team/app:v1 --plain-http
 Broken manifests:
   curl -s http://127.0.0.1:$VERIFIER_PORT/v1/broken
+Sweep the whole registry now (e.g. after garbage-collect) and wait for the result:
+  dotnet src/Verifier/bin/Release/net10.0/RegistryIntegrity.Verifier.dll sweep --wait --server http://127.0.0.1:$VERIFIER_PORT
 
 Ctrl-C stops everything.
 INFO

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Listener.Authentication;
 using RegistryIntegrity.Listener.Monitoring;
 using RegistryIntegrity.Listener.Notifications;
@@ -14,8 +15,11 @@ namespace RegistryIntegrity.Listener;
 
 public static class ListenerServiceExtensions
 {
+    /// <summary>Composes the Listener; throws <see cref="SettingsException"/> (one line per bad setting) before anything starts.</summary>
     public static WebApplicationBuilder AddListenerServices(this WebApplicationBuilder builder)
     {
+        foreach (var warning in ListenerSettings.Check(builder.Configuration))
+            Console.Error.WriteLine($"warning: {warning}");
         var services = builder.Services;
         services.AddOptions<ListenerOptions>()
             .BindConfiguration(ListenerOptions.SectionName)
@@ -38,9 +42,13 @@ public static class ListenerServiceExtensions
         services.AddSingleton<NotificationHandler>();
         services.AddHealthChecks().AddCheck<BrokerReadinessCheck>("rabbitmq", tags: ["ready"]);
 
-        var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
-            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
-        services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(new Uri(rabbitMq))));
+        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
+        services.AddMassTransit(bus =>
+        {
+            // MassTransit would otherwise report usage to its vendor over the internet (README, "Network").
+            bus.DisableUsageTelemetry();
+            bus.UsingRabbitMq((_, rabbit) => rabbit.Host(rabbitMq));
+        });
         return builder;
     }
 

@@ -1,10 +1,26 @@
+using Microsoft.Extensions.Options;
+using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Listener;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddListenerServices();
-
-var app = builder.Build();
-app.MapListenerEndpoints();
-app.Run();
+// The content root is the application's folder, so appsettings.json applies wherever the process is started.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+try
+{
+    builder.AddListenerServices();
+    var app = builder.Build();
+    app.MapListenerEndpoints();
+    await app.RunAsync();
+    return 0;
+}
+catch (SettingsException e)
+{
+    await Console.Error.WriteLineAsync(e.Message);
+    return SettingsException.ExitCode;
+}
+catch (OptionsValidationException e)
+{
+    await Console.Error.WriteLineAsync(string.Join(Environment.NewLine, e.Failures));
+    return SettingsException.ExitCode;
+}
 
 public partial class Program;

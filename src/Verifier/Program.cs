@@ -1,5 +1,5 @@
 using RegistryIntegrity.Verifier.Cli;
 
-return await VerifierCommandLine.Create().Parse(args).InvokeAsync();
+return await VerifierCommandLine.InvokeAsync(args);
 
 public partial class Program;

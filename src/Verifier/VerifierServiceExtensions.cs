@@ -8,8 +8,11 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Prometheus;
 using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Verifier.Api;
+using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
+using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
@@ -20,20 +23,27 @@ namespace RegistryIntegrity.Verifier;
 
 public static class VerifierServiceExtensions
 {
-    /// <summary>The long-running service: consumers, store, metrics, status API.</summary>
-    public static WebApplicationBuilder AddVerifierServices(this WebApplicationBuilder builder)
+    /// <summary>The long-running service: consumers, store, metrics, status API. Throws <see cref="SettingsException"/> (one line per bad setting) before anything starts.</summary>
+    public static WebApplicationBuilder AddVerifierServices(this WebApplicationBuilder builder, TextWriter? warnings = null)
     {
+        foreach (var warning in VerifierSettings.Check(builder.Configuration, VerifierParts.Service))
+            (warnings ?? Console.Error).WriteLine($"warning: {warning}");
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
+        builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        builder.Services.AddSingleton<ApiTokens>();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
-        var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
-            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
+        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
         var quorumQueues = builder.Configuration.GetValue<bool>(QueueNames.QuorumQueuesKey);
         builder.Services.AddSweeps();
         builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddMassTransit(bus =>
         {
+            // MassTransit would otherwise report usage to its vendor over the internet (README, "Network").
+            bus.DisableUsageTelemetry();
+            bus.AddReceiveEndpointObserver<BrokerConnectionLog>();
             bus.AddConsumer<ManifestPushedConsumer>();
             bus.AddConsumer<DigestDeletedConsumer>();
             bus.AddConsumer<TagDeletedConsumer>();
@@ -42,7 +52,7 @@ public static class VerifierServiceExtensions
             bus.AddConsumer<SweepRepositoryConsumer>();
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                rabbit.Host(new Uri(rabbitMq));
+                rabbit.Host(rabbitMq);
                 rabbit.ReceiveEndpoint(QueueNames.RegistryEvents, endpoint =>
                 {
                     // Infrastructure failures (store down) are retried; a broken image is a verdict, not an exception.
@@ -152,6 +162,8 @@ public static class VerifierServiceExtensions
 
     public static WebApplication MapVerifierEndpoints(this WebApplication app)
     {
+        if (!app.Services.GetRequiredService<ApiTokens>().Configured)
+            app.Logger.LogWarning("Api:Tokens is not set: anyone who can reach the API can start sweeps.");
         VerifierMetrics.RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
         SweepMetrics.RefreshBeforeEachScrape(app.Services.GetRequiredService<ISweepStore>());
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });

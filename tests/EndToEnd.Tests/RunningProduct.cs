@@ -81,7 +81,8 @@ public class RunningProduct : IAsyncLifetime
     }
 
     public Task<(int ExitCode, string Output)> RunVerifierVerbAsync(params string[] arguments) =>
-        ServiceProcess.RunVerbAsync("Verifier", arguments, VerifierEnvironment, TimeSpan.FromMinutes(3));
+        // Verbs that start or follow sweeps talk to the running Verifier's API.
+        ServiceProcess.RunVerbAsync("Verifier", arguments, new Dictionary<string, string>(VerifierEnvironment) { ["Api__Server"] = Verifier.BaseUri.ToString() }, TimeSpan.FromMinutes(3));
 
     public async Task<JsonElement> WaitForSweepAsync(Uri location, TimeSpan within)
     {

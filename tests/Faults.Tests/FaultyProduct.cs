@@ -96,7 +96,8 @@ public class FaultyProduct : IAsyncLifetime
         Verifier = await ServiceProcess.StartAsync("Verifier", VerifierEnvironment, fixedPort: _verifierPort);
 
     public Task<(int ExitCode, string Output)> RunVerifierVerbAsync(params string[] arguments) =>
-        ServiceProcess.RunVerbAsync("Verifier", arguments, VerifierEnvironment, TimeSpan.FromMinutes(2));
+        // Verbs that start or follow sweeps talk to the running Verifier's API.
+        ServiceProcess.RunVerbAsync("Verifier", arguments, new Dictionary<string, string>(VerifierEnvironment) { ["Api__Server"] = Verifier.BaseUri.ToString() }, TimeSpan.FromMinutes(2));
 
     public virtual async Task DisposeAsync()
     {

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Configuration;
+using RegistryIntegrity.Contracts.Settings;
 
 namespace RegistryIntegrity.Listener.Tests;
 
@@ -15,19 +16,29 @@ public class Starting_the_listener
         }
     }
 
-    [Fact]
-    public void Without_any_credential_refuses_to_start()
+    /// <summary>The settings as the Listener reads them: a valid base (as appsettings.json gives it) plus <paramref name="settings"/>.</summary>
+    private static IReadOnlyList<string> Check(Dictionary<string, string?> settings, bool withToken = true)
     {
-        using var app = new UnconfiguredApp([]);
-        var error = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
-        Assert.Contains("AllowAnonymous", error.Message, StringComparison.Ordinal);
+        var values = new Dictionary<string, string?> { ["ConnectionStrings:RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/", ["Urls"] = "http://127.0.0.1:5080" };
+        if (withToken)
+            values["Listener:BearerTokens:0"] = "a-long-enough-token";
+        foreach (var (key, value) in settings)
+            values[key] = value;
+        return ListenerSettings.Check(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+    }
+
+    private static string SingleProblem(Dictionary<string, string?> settings, bool withToken = true)
+    {
+        var error = Assert.Throws<SettingsException>(() => Check(settings, withToken));
+        var problem = Assert.Single(error.Problems);
+        Assert.DoesNotContain('\n', problem);
+        return problem;
     }
 
     [Fact]
-    public void With_a_short_token_refuses_to_start()
+    public void Without_any_credential_refuses_to_start()
     {
-        using var app = new UnconfiguredApp(new() { ["Listener:BearerTokens:0"] = "short" });
-        Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        Assert.Contains("AllowAnonymous", SingleProblem([], withToken: false), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -48,26 +59,55 @@ public class Starting_the_listener
     [InlineData("user:name", "a-long-enough-password")]
     public void With_weak_or_malformed_basic_credentials_refuses_to_start(string username, string password)
     {
-        using var app = new UnconfiguredApp(new()
+        var problem = SingleProblem(new()
         {
-            ["Listener:BearerTokens:0"] = "a-long-enough-token",
             ["Listener:BasicCredentials:0:Username"] = username,
             ["Listener:BasicCredentials:0:Password"] = password,
         });
-        var error = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
-        Assert.Contains("BasicCredentials", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Listener:BasicCredentials", problem, StringComparison.Ordinal);
+    }
+
+    /// <summary>Every setting the Listener reads, missing, malformed or out of range: one line that names the key.</summary>
+    [Theory]
+    [InlineData("Listener:BearerTokens:0", "short", "Listener:BearerTokens")]
+    [InlineData("Listener:AllowAnonymous", "sometimes", "Listener:AllowAnonymous")]
+    [InlineData("Listener:MaxBodyBytes", "10", "Listener:MaxBodyBytes")]
+    [InlineData("Listener:MaxBodyBytes", "1MB", "Listener:MaxBodyBytes")]
+    [InlineData("Listener:PublishTimeout", "00:00:00", "Listener:PublishTimeout")]
+    [InlineData("Listener:PublishTimeout", "abc", "Listener:PublishTimeout")]
+    [InlineData("Listener:RequestBodyTimeout", "forever", "Listener:RequestBodyTimeout")]
+    [InlineData("Listener:MaxConcurrentConnections", "1", "Listener:MaxConcurrentConnections")]
+    [InlineData("Listener:ShutdownTimeout", "11m", "Listener:ShutdownTimeout")]
+    [InlineData("Listener:Quarantine:MaxMessages", "0", "Listener:Quarantine:MaxMessages")]
+    [InlineData("Listener:Quarantine:MaxBodyBytes", "10", "Listener:Quarantine:MaxBodyBytes")]
+    [InlineData("ConnectionStrings:RabbitMq", "", "ConnectionStrings:RabbitMq")]
+    [InlineData("ConnectionStrings:RabbitMq", "http://rabbitmq:5672/", "ConnectionStrings:RabbitMq")]
+    [InlineData("ConnectionStrings:RabbitMq", "rabbitmq:5672", "ConnectionStrings:RabbitMq")]
+    [InlineData("RabbitMq:QuorumQueues", "yes", "RabbitMq:QuorumQueues")]
+    [InlineData("Urls", "localhost:5080", "Urls")]
+    [InlineData("Logging:LogLevel:Default", "Loud", "Logging:LogLevel:Default")]
+    public void With_a_bad_setting_refuses_to_start_with_one_line_naming_the_key(string key, string value, string named)
+    {
+        Assert.StartsWith(named, SingleProblem(new() { [key] = value }), StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("Listener:Quarantine:MaxMessages", "0")]
-    [InlineData("Listener:Quarantine:MaxBodyBytes", "10")]
-    [InlineData("Listener:PublishTimeout", "00:00:00")]
-    [InlineData("Listener:MaxConcurrentConnections", "1")]
-    public void With_an_out_of_range_setting_refuses_to_start(string key, string value)
+    [InlineData("1.5s", 1500)]
+    [InlineData("500ms", 500)]
+    [InlineData("00:00:02", 2000)]
+    public void Durations_may_be_written_short(string value, int milliseconds)
     {
-        using var app = new UnconfiguredApp(new() { ["Listener:BearerTokens:0"] = "a-long-enough-token", [key] = value });
-        var error = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
-        Assert.Contains(key.Split(':')[^1], error.Message, StringComparison.Ordinal);
+        Assert.Empty(Check(new() { ["Listener:PublishTimeout"] = value }));
+        var options = new ConfigurationBuilder().AddInMemoryCollection([new("Listener:PublishTimeout", value)]).Build()
+            .GetSection("Listener").Get<ListenerOptions>()!;
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), options.PublishTimeout);
+    }
+
+    [Fact]
+    public void An_unknown_key_in_its_section_is_a_warning_naming_it()
+    {
+        var warning = Assert.Single(Check(new() { ["Listener:BearerToken"] = "a-long-enough-token" }));
+        Assert.Contains("Listener:BearerToken ", warning, StringComparison.Ordinal);
     }
 
     [Fact]

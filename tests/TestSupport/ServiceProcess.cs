@@ -11,6 +11,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private string _readyPath = "/healthz/ready";
 
     private ServiceProcess(Process process, Uri baseUri)
     {
@@ -28,7 +29,8 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     /// <param name="project">"Listener" or "Verifier": the folder under src/ and the assembly RegistryIntegrity.&lt;project&gt;.dll.</param>
     public static async Task<ServiceProcess> StartAsync(
-        string project, IReadOnlyDictionary<string, string> environment, IReadOnlyList<string>? arguments = null, TimeSpan? readyWithin = null, int? fixedPort = null)
+        string project, IReadOnlyDictionary<string, string> environment, IReadOnlyList<string>? arguments = null, TimeSpan? readyWithin = null, int? fixedPort = null,
+        string? workingDirectory = null, string readyPath = "/healthz/ready")
     {
         var port = fixedPort ?? LocalStack.GetFreeTcpPorts(1)[0];
         var baseUri = new Uri($"http://127.0.0.1:{port}");
@@ -37,7 +39,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(AssemblyPath(project))!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(AssemblyPath(project))!,
         };
         startInfo.ArgumentList.Add(AssemblyPath(project));
         foreach (var argument in arguments ?? [])
@@ -49,7 +51,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             startInfo.Environment[name] = value;
 
         var process = new Process { StartInfo = startInfo };
-        var service = new ServiceProcess(process, baseUri);
+        var service = new ServiceProcess(process, baseUri) { _readyPath = readyPath };
         process.OutputDataReceived += (_, e) => service.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => service.Keep(e.Data);
         process.Start();
@@ -77,7 +79,7 @@ public sealed class ServiceProcess : IAsyncDisposable
                 throw new InvalidOperationException($"{_process.StartInfo.ArgumentList[0]} exited with {_process.ExitCode}:\n{Output}");
             try
             {
-                if ((await http.GetAsync("/healthz/ready")).IsSuccessStatusCode)
+                if ((await http.GetAsync(_readyPath)).IsSuccessStatusCode)
                     return;
             }
             catch (HttpRequestException)
@@ -124,6 +126,16 @@ public sealed class ServiceProcess : IAsyncDisposable
         return (result.ExitCode, result.StandardOutput + result.StandardError);
     }
 
+    /// <summary>Runs a CLI verb (or a service that is expected to stop) to completion, stdout and stderr apart.</summary>
+    public static async Task<CommandResult> RunCommandAsync(
+        string project, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string? workingDirectory = null)
+    {
+        var environmentWithDefaults = new Dictionary<string, string>(environment) { ["DOTNET_ENVIRONMENT"] = "Production" };
+        var started = Stopwatch.StartNew();
+        var result = await ProcessRunner.RunAsync("dotnet", [AssemblyPath(project), .. arguments], environmentWithDefaults, timeout, workingDirectory);
+        return new CommandResult(result.ExitCode, result.StandardOutput, result.StandardError, started.Elapsed);
+    }
+
     private static string AssemblyPath(string project)
     {
         // Tests and services are built with the same configuration: .../bin/<Configuration>/net10.0/
@@ -131,4 +143,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         var path = Path.Combine(RepositoryRoot.Find(), "src", project, "bin", configuration, "net10.0", $"RegistryIntegrity.{project}.dll");
         return File.Exists(path) ? path : throw new FileNotFoundException($"Build src/{project} first: {path} is missing.");
     }
+}
+
+public sealed record CommandResult(int ExitCode, string StandardOutput, string StandardError, TimeSpan Elapsed)
+{
+    public override string ToString() => $"exit {ExitCode} after {Elapsed.TotalSeconds:F1} s\n--- stdout ---\n{StandardOutput}\n--- stderr ---\n{StandardError}";
 }

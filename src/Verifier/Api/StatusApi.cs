@@ -11,7 +11,7 @@ public static class StatusApi
 
     public static IEndpointRouteBuilder MapStatusApi(this IEndpointRouteBuilder routes)
     {
-        var v1 = routes.MapGroup("/v1");
+        var v1 = routes.MapGroup("/v1").AddEndpointFilter(ApiTokens.Require(ApiAccess.Read));
         v1.MapGet("/status", async (IVerdictStore store, ISweepStore sweeps, RegistryClient registry, TimeProvider time, CancellationToken cancellationToken) =>
         {
             var counts = await store.CountVerdictsAsync(cancellationToken);

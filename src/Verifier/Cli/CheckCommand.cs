@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Microsoft.Extensions.Options;
+using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Verification;
 
@@ -8,92 +8,201 @@ namespace RegistryIntegrity.Verifier.Cli;
 
 /// <summary>
 /// <c>check &lt;registry&gt;/&lt;repository&gt;(:tag|@digest)</c>: walks one image now and exits 0 healthy,
-/// 1 broken, 2 indeterminate (64 for a bad argument). Made to replace a CI "verify-integrity" step.
+/// 1 broken, 2 indeterminate, 3 not found (64 for a bad argument or setting). Made to replace a CI
+/// "verify-integrity" step: stdout carries only the result (with <c>--json</c>, exactly one JSON
+/// document, whatever the outcome); logs go to stderr, and only with <c>-v</c>.
 /// </summary>
 internal static class CheckCommand
 {
-    public const int Healthy = 0, Broken = 1, Indeterminate = 2, BadArgument = 64;
+    public const int Healthy = 0, Broken = 1, Indeterminate = 2, NotFound = 3, BadArgument = 64;
 
     public static Command Create()
     {
-        var reference = new Argument<string>("reference") { Description = "<registry>/<repository>(:<tag>|@<digest>), e.g. 127.0.0.1:5000/team/app:v1" };
-        var json = new Option<bool>("--json") { Description = "Print the verdict as JSON." };
+        var reference = new Argument<string>("reference")
+        {
+            Description = "[http(s)://][<registry>/]<repository>[:<tag>][@<digest>], e.g. 127.0.0.1:5000/team/app:v1; without a registry, Docker Hub",
+        };
+        var json = new Option<bool>("--json") { Description = "Print the result as one JSON document (also for not found, unreachable and usage errors)." };
         var plainHttp = new Option<bool>("--plain-http") { Description = "Talk to the registry over http:// instead of https://." };
+        var retries = new Option<int>("--retries")
+        {
+            Description = "Retry a failed request this many times (default 0: an unreachable registry ends the check after one attempt).",
+            DefaultValueFactory = _ => 0,
+        };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log requests and retries to stderr." };
         var command = new Command("check", "Walk one image now and print its verdict. Configuration overrides such as --Registry:Username=ci are accepted.")
         {
-            reference, json, plainHttp,
+            reference, json, plainHttp, retries, verbose,
         };
         // Configuration overrides arrive as unmatched tokens; anything else unknown is still an error (see RunAsync).
         command.TreatUnmatchedTokensAsErrors = false;
-        command.SetAction((parse, cancellationToken) =>
-            RunAsync(parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(plainHttp), parse.UnmatchedTokens.ToArray(),
-                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new CheckOptions(parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(plainHttp), parse.GetValue(retries), parse.GetValue(verbose));
+            var console = new CheckOutput(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            try
+            {
+                return await RunAsync(options, parse.UnmatchedTokens.ToArray(), console, cancellationToken);
+            }
+            catch (SettingsException e)
+            {
+                return await console.UsageErrorAsync(e.Problems);
+            }
+        });
         return command;
     }
 
-    private static async Task<int> RunAsync(
-        string value, bool json, bool plainHttp, string[] configArgs, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CheckOptions options, string[] configArgs, CheckOutput console, CancellationToken cancellationToken)
     {
         if (configArgs.FirstOrDefault(a => !(a.StartsWith("--", StringComparison.Ordinal) && a.Contains(':', StringComparison.Ordinal))) is { } unknown)
-        {
-            await error.WriteLineAsync($"check: unknown argument '{unknown}' (configuration overrides look like --Registry:Username=ci)");
-            return BadArgument;
-        }
-        if (!ImageReference.TryParse(value, out var image, out var problem))
-        {
-            await error.WriteLineAsync($"check: {problem}");
-            return BadArgument;
-        }
-        using var host = CommandLineHost.Build(configArgs, image!.Registry, plainHttp);
-        RegistryClient registry;
-        ManifestWalker walker;
-        try
-        {
-            registry = host.Services.GetRequiredService<RegistryClient>();
-            walker = host.Services.GetRequiredService<ManifestWalker>();
-        }
-        catch (OptionsValidationException e)
-        {
-            await error.WriteLineAsync($"check: invalid configuration: {string.Join("; ", e.Failures)}");
-            return BadArgument;
-        }
+            return await console.UsageErrorAsync([$"unknown argument '{unknown}' (configuration overrides look like --Registry:Username=ci)"]);
+        if (options.Retries is < 0 or > 10)
+            return await console.UsageErrorAsync(["--retries is a number from 0 to 10"]);
+        if (!ImageReference.TryParse(options.Reference, out var image, out var problem))
+            return await console.UsageErrorAsync([problem]);
+
+        using var host = CommandLineHost.Build(configArgs, image!.Registry, options.PlainHttp || image.PlainHttp == true, console.Error, options.Verbose, options.Retries);
+        var registry = host.Services.GetRequiredService<RegistryClient>();
+        var walker = host.Services.GetRequiredService<ManifestWalker>();
+        var isTag = !image.Reference.Contains(':', StringComparison.Ordinal);
+        var report = new CheckReport { Reference = options.Reference, Repository = image.Repository, Tag = isTag ? image.Reference : null };
 
         var digest = image.Reference;
-        if (!digest.Contains(':', StringComparison.Ordinal))
+        if (isTag)
         {
             var (resolved, probe) = await registry.ResolveTagAsync(image.Repository, image.Reference, cancellationToken);
             if (resolved is null)
-            {
-                var missing = probe.Outcome == ProbeOutcome.Missing;
-                await output.WriteLineAsync(missing
-                    ? $"BROKEN {image.Repository}:{image.Reference}: the tag does not exist ({probe.StatusCode} {probe.ErrorCode})"
-                    : $"INDETERMINATE {image.Repository}:{image.Reference}: {probe.Reason} ({probe.StatusCode} {probe.ErrorCode})");
-                return missing ? Broken : Indeterminate;
-            }
+                return await console.ReportAsync(probe.Outcome == ProbeOutcome.Missing
+                    ? await ClassifyMissingTagAsync(registry, report, probe, cancellationToken)
+                    : report with { Result = "indeterminate", Reason = $"{probe.Reason}{Codes(probe.StatusCode, probe.ErrorCode)}" });
             digest = resolved;
         }
 
         var walk = await walker.WalkAsync(image.Repository, digest, cancellationToken);
-        await output.WriteLineAsync(json
-            ? JsonSerializer.Serialize(walk, CommandLineHost.Json)
-            : VerdictText.Describe(walk));
-        return walk.Result switch
+        report = report with
         {
-            VerdictResult.Healthy => Healthy,
-            VerdictResult.Broken => Broken,
-            _ => Indeterminate,
+            Digest = digest,
+            MediaType = walk.MediaType,
+            Manifests = walk.Manifests,
+            Missing = walk.Missing,
+            IndeterminateReasons = walk.IndeterminateReasons,
         };
+        if (walk.RootMissing)
+        {
+            // A digest nobody pushed is a typo; a tag that resolved a moment ago and whose manifest is gone is broken.
+            var root = walk.Missing.First(m => m.Path.Count == 0);
+            return await console.ReportAsync(isTag
+                ? report with { Result = "broken", Reason = $"the tag points to a missing manifest{Codes(root.StatusCode, root.ErrorCode)}" }
+                : report with { Result = "not-found", Reason = $"the manifest does not exist{Codes(root.StatusCode, root.ErrorCode)}" });
+        }
+        return await console.ReportAsync(report with
+        {
+            Result = walk.Result switch
+            {
+                VerdictResult.Healthy => "healthy",
+                VerdictResult.Broken => "broken",
+                _ => "indeterminate",
+            },
+            Reason = walk.Result == VerdictResult.Indeterminate ? string.Join("; ", walk.IndeterminateReasons) : null,
+        });
     }
+
+    /// <summary>
+    /// The registry answered 404 for the tag. If <c>tags/list</c> still lists it, the tag dangles (its manifest
+    /// is gone: <c>docker pull</c> fails): broken. If not, the tag does not exist: not found.
+    /// </summary>
+    private static async Task<CheckReport> ClassifyMissingTagAsync(RegistryClient registry, CheckReport report, ProbeResult probe, CancellationToken cancellationToken)
+    {
+        string? next = null;
+        for (var page = 0; page < 100; page++)
+        {
+            var tags = await registry.ListTagsAsync(report.Repository!, next, cancellationToken);
+            if (tags.Probe.Outcome != ProbeOutcome.Present)
+                return report with
+                {
+                    Result = "not-found",
+                    Reason = $"the tag does not exist{Codes(probe.StatusCode, probe.ErrorCode)}" +
+                             (tags.Probe.Outcome == ProbeOutcome.Missing ? "; the repository does not exist either" : $"; the tag list could not be read: {tags.Probe.Reason}"),
+                };
+            if (tags.Names.Contains(report.Tag!, StringComparer.Ordinal))
+                return report with { Result = "broken", Reason = $"the tag is listed but points to a missing manifest{Codes(probe.StatusCode, probe.ErrorCode)}" };
+            if ((next = tags.Next) is null)
+                break;
+        }
+        return report with { Result = "not-found", Reason = $"the tag does not exist{Codes(probe.StatusCode, probe.ErrorCode)}" };
+    }
+
+    /// <summary>" (404 MANIFEST_UNKNOWN)", " (404)", or nothing: never an empty code.</summary>
+    internal static string Codes(int? statusCode, string? errorCode)
+    {
+        var parts = new[] { statusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture), errorCode }.Where(p => !string.IsNullOrEmpty(p)).ToList();
+        return parts.Count == 0 ? "" : $" ({string.Join(' ', parts)})";
+    }
+
+    internal static int ExitCode(string result) => result switch
+    {
+        "healthy" => Healthy,
+        "broken" => Broken,
+        "not-found" => NotFound,
+        "usage-error" => BadArgument,
+        _ => Indeterminate,
+    };
 }
 
-internal static class VerdictText
+internal sealed record CheckOptions(string Reference, bool Json, bool PlainHttp, int Retries, bool Verbose);
+
+/// <summary>The <c>--json</c> document (schema in the README); the text form is made from the same fields.</summary>
+internal sealed record CheckReport
 {
-    public static string Describe(WalkResult walk)
+    public string Result { get; init; } = "indeterminate";
+    public int ExitCode => CheckCommand.ExitCode(Result);
+    public string? Reason { get; init; }
+    public string? Reference { get; init; }
+    public string? Repository { get; init; }
+    public string? Tag { get; init; }
+    public string? Digest { get; init; }
+    public string? MediaType { get; init; }
+    public IReadOnlyDictionary<string, string?> Manifests { get; init; } = new Dictionary<string, string?>();
+    public IReadOnlyList<MissingObject> Missing { get; init; } = [];
+    public IReadOnlyList<string> IndeterminateReasons { get; init; } = [];
+}
+
+/// <summary>Where the result goes: stdout (text or one JSON document); problems with the invocation also to stderr.</summary>
+internal sealed class CheckOutput(CheckOptions options, TextWriter output, TextWriter error)
+{
+    public TextWriter Error => error;
+
+    public async Task<int> UsageErrorAsync(IReadOnlyList<string> problems)
     {
-        var lines = new List<string> { $"{walk.Result.ToString().ToUpperInvariant()} {walk.Repository}@{walk.Digest} ({walk.MediaType ?? "unknown media type"}, {walk.Manifests.Count} manifest(s))" };
-        lines.AddRange(walk.Missing.Select(m =>
-            $"  missing {m.Kind} {m.Digest} ({m.StatusCode} {m.ErrorCode}){(m.Path.Count > 0 ? $" via {string.Join(" > ", m.Path)}" : "")}"));
-        lines.AddRange(walk.IndeterminateReasons.Select(r => $"  could not tell: {r}"));
+        foreach (var problem in problems)
+            await error.WriteLineAsync($"check: {problem}");
+        if (options.Json)
+            await output.WriteLineAsync(JsonSerializer.Serialize(new CheckReport { Result = "usage-error", Reason = string.Join("; ", problems), Reference = options.Reference }, CommandLineHost.Json));
+        return CheckCommand.BadArgument;
+    }
+
+    public async Task<int> ReportAsync(CheckReport report)
+    {
+        await output.WriteLineAsync(options.Json ? JsonSerializer.Serialize(report, CommandLineHost.Json) : Describe(report));
+        return report.ExitCode;
+    }
+
+    private static string Describe(CheckReport report)
+    {
+        var subject = report.Digest is null ? $"{report.Repository}:{report.Tag}" : $"{report.Repository}@{report.Digest}";
+        var lines = new List<string>();
+        var result = report.Result.Replace('-', ' ').ToUpperInvariant();
+        if (report.Manifests.Count > 0)
+            lines.Add($"{result} {subject} ({report.MediaType ?? "unknown media type"}, {report.Manifests.Count} manifest(s))");
+        else
+            lines.Add($"{result} {subject}");
+        if (report.Reason is not null && report.Result != "indeterminate")
+            lines.Add($"  {report.Reason}");
+        lines.AddRange(report.Missing.Where(m => m.Path.Count > 0).Select(m =>
+            $"  missing {m.Kind} {m.Digest}{CheckCommand.Codes(m.StatusCode, m.ErrorCode)} via {string.Join(" > ", m.Path)}"));
+        lines.AddRange(report.IndeterminateReasons.Select(r => $"  could not tell: {r}"));
+        if (report.Result == "indeterminate" && report.IndeterminateReasons.Count == 0 && report.Reason is not null)
+            lines.Add($"  could not tell: {report.Reason}");
         return string.Join(Environment.NewLine, lines);
     }
 }

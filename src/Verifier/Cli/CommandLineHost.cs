@@ -1,5 +1,10 @@
+using System.CommandLine;
 using System.Text.Json;
 using MassTransit;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Storage;
 using System.Text.Json.Serialization;
 
@@ -11,17 +16,61 @@ internal static class CommandLineHost
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
+        // Output for people and jq, not for embedding in HTML: media types keep their '+' instead of \u002B.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
-    /// <summary>Configuration as the service reads it (appsettings.json beside the binary, environment, arguments), from any working directory.</summary>
-    public static HostApplicationBuilder CreateBuilder(string[] configArgs) =>
-        Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configArgs, ContentRootPath = AppContext.BaseDirectory });
-
-    public static IHost Build(string[] configArgs, string registry, bool plainHttp)
+    /// <summary>
+    /// Configuration as the service reads it (appsettings.json beside the binary, environment, arguments), from any
+    /// working directory. Logs go to stderr, never stdout (which carries only results): none at all when
+    /// <paramref name="logs"/> is <see cref="CliLogs.Quiet"/>, our own debug lines and every request when verbose.
+    /// </summary>
+    public static HostApplicationBuilder CreateBuilder(string[] configArgs, CliLogs logs = CliLogs.Normal)
     {
-        var builder = CreateBuilder(configArgs);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = configArgs, ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        if (logs == CliLogs.Quiet)
+            return builder;
+        builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+        builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        if (logs == CliLogs.Verbose)
+        {
+            builder.Logging.AddFilter("RegistryIntegrity", LogLevel.Debug);
+            builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Information);
+            builder.Logging.AddFilter("Polly", LogLevel.Information);
+        }
+        return builder;
+    }
+
+    /// <summary>Checks the settings a verb reads: throws <see cref="SettingsException"/>, prints warnings to <paramref name="error"/>.</summary>
+    public static void CheckSettings(IConfiguration configuration, VerifierParts parts, TextWriter error)
+    {
+        foreach (var warning in VerifierSettings.Check(configuration, parts))
+            error.WriteLine($"warning: {warning}");
+    }
+
+    /// <summary>Runs a verb; bad configuration ends it with one line per problem on stderr and exit code 64.</summary>
+    public static async Task<int> GuardAsync(ParseResult parse, Func<Task<int>> run)
+    {
+        try
+        {
+            return await run();
+        }
+        catch (SettingsException e)
+        {
+            var verb = parse.CommandResult.Command is RootCommand ? "verifier" : parse.CommandResult.Command.Name;
+            foreach (var problem in e.Problems)
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"{verb}: {problem}");
+            return SettingsException.ExitCode;
+        }
+    }
+
+    /// <summary>The <c>check</c> verb's host: quiet unless <paramref name="verbose"/>, each request tried <paramref name="retries"/> + 1 times.</summary>
+    public static IHost Build(string[] configArgs, string registry, bool plainHttp, TextWriter error, bool verbose, int retries)
+    {
+        // Quiet by default: the result says what went wrong, once.
+        var builder = CreateBuilder(configArgs, verbose ? CliLogs.Verbose : CliLogs.Quiet);
         var configured = builder.Configuration["Registry:BaseUrl"];
         // The configured registry keeps its URL and credentials. Any other host named on the command line is
         // used as given, with only the credentials given on the command line: configured ones belong to another registry.
@@ -33,21 +82,33 @@ internal static class CommandLineHost
                 overrides[$"Registry:{key}"] = commandLine[$"Registry:{key}"];
             builder.Configuration.AddInMemoryCollection(overrides);
         }
+        CheckSettings(builder.Configuration, VerifierParts.Registry, error);
         builder.Services.AddVerification();
+        // A CI step fails fast: an unreachable host costs one bounded attempt unless --retries asks for more.
+        builder.Services.PostConfigureAll<HttpStandardResilienceOptions>(resilience =>
+        {
+            if (retries == 0)
+                resilience.Retry.ShouldHandle = _ => PredicateResult.False();
+            else
+                resilience.Retry.MaxRetryAttempts = retries;
+        });
         return builder.Build();
     }
 
     /// <summary>A host with the store and a send-only bus, for the verbs that queue work (sweep, backfill, replay).</summary>
-    public static async Task<IHost> StartWithBusAsync(string[] configArgs, CancellationToken cancellationToken)
+    public static async Task<IHost> StartWithBusAsync(string[] configArgs, TextWriter error, CancellationToken cancellationToken)
     {
         var builder = CreateBuilder(configArgs);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        CheckSettings(builder.Configuration, VerifierParts.Store | VerifierParts.Broker | VerifierParts.Sweep, error);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddDapperRepositories();
         builder.Services.AddSweeps();
-        var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
-            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
-        builder.Services.AddMassTransit(bus => bus.UsingRabbitMq((_, rabbit) => rabbit.Host(new Uri(rabbitMq))));
+        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.DisableUsageTelemetry();
+            bus.UsingRabbitMq((_, rabbit) => rabbit.Host(rabbitMq));
+        });
         var host = builder.Build();
         await host.Services.GetRequiredService<IVerdictStore>().MigrateAsync(cancellationToken);
         await host.Services.GetRequiredService<IBusControl>().StartAsync(cancellationToken);
@@ -57,3 +118,5 @@ internal static class CommandLineHost
     public static async Task StopBusAsync(IHost host) =>
         await host.Services.GetRequiredService<IBusControl>().StopAsync(CancellationToken.None);
 }
+
+internal enum CliLogs { Quiet, Normal, Verbose }

@@ -2,47 +2,76 @@ using RegistryIntegrity.Contracts;
 
 namespace RegistryIntegrity.Verifier.Cli;
 
-/// <summary><c>&lt;registry&gt;/&lt;repository&gt;(:&lt;tag&gt;|@&lt;digest&gt;)</c>, as given to the <c>check</c> verb.</summary>
-public sealed record ImageReference(string Registry, string Repository, string Reference)
+/// <summary>
+/// An image reference as users write it for docker, crane or skopeo: <c>[http(s)://][registry/]repository[:tag][@digest]</c>.
+/// Without a registry part (a first component with no '.' or ':' and not <c>localhost</c>) it names Docker Hub,
+/// and a single-component name lives under <c>library/</c>; a digest wins over a tag; no tag means <c>latest</c>.
+/// </summary>
+/// <param name="PlainHttp">True for an <c>http://</c> prefix, false for <c>https://</c>, null when not said.</param>
+public sealed record ImageReference(string Registry, string Repository, string Reference, bool? PlainHttp = null)
 {
+    /// <summary>Docker Hub's registry API host (what <c>docker.io</c> means).</summary>
+    public const string DockerHub = "registry-1.docker.io";
+
     public static bool TryParse(string? value, out ImageReference? reference, out string error)
     {
         reference = null;
         error = "";
-        if (string.IsNullOrWhiteSpace(value) || value.Length > 1024)
+        if (string.IsNullOrWhiteSpace(value) || value.Length > 1024 || value.Any(char.IsWhiteSpace))
         {
-            error = "expected <registry>/<repository>(:<tag>|@<digest>)";
+            error = "expected [<registry>/]<repository>[:<tag>][@<digest>]";
             return false;
         }
-        var slash = value.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0)
+        bool? plainHttp = null;
+        foreach (var (scheme, plain) in new[] { ("http://", true), ("https://", false) })
         {
-            error = "the reference must start with the registry host, e.g. 127.0.0.1:5000/team/app:v1";
-            return false;
+            if (value.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+                (value, plainHttp) = (value[scheme.Length..].TrimEnd('/'), plain);
         }
-        var registry = value[..slash];
-        var rest = value[(slash + 1)..];
-        string repository, target;
-        var at = rest.IndexOf('@', StringComparison.Ordinal);
+
+        string name, target;
+        var at = value.IndexOf('@', StringComparison.Ordinal);
         if (at >= 0)
         {
-            (repository, target) = (rest[..at], rest[(at + 1)..]);
+            (name, target) = (value[..at], value[(at + 1)..]);
             if (!ReferenceGrammar.IsDigest(target))
             {
                 error = $"'{target}' is not a sha256 or sha512 digest";
                 return false;
             }
+            // host/repo:tag@digest: the digest wins, as docker pull does; the tag is only checked for form.
+            var tagColon = name.LastIndexOf(':');
+            if (tagColon > name.LastIndexOf('/') && tagColon >= 0)
+            {
+                if (!ReferenceGrammar.IsTag(name[(tagColon + 1)..]))
+                {
+                    error = $"'{name[(tagColon + 1)..]}' is not a valid tag";
+                    return false;
+                }
+                name = name[..tagColon];
+            }
         }
         else
         {
-            var colon = rest.LastIndexOf(':');
-            (repository, target) = colon > rest.LastIndexOf('/') && colon >= 0 ? (rest[..colon], rest[(colon + 1)..]) : (rest, "latest");
+            var colon = value.LastIndexOf(':');
+            (name, target) = colon > value.LastIndexOf('/') && colon >= 0 ? (value[..colon], value[(colon + 1)..]) : (value, "latest");
             if (!ReferenceGrammar.IsTag(target))
             {
                 error = $"'{target}' is not a valid tag";
                 return false;
             }
         }
+
+        var slash = name.IndexOf('/', StringComparison.Ordinal);
+        var first = slash > 0 ? name[..slash] : null;
+        string registry, repository;
+        if (first is not null && (first.Contains('.', StringComparison.Ordinal) || first.Contains(':', StringComparison.Ordinal) || first == "localhost"))
+            (registry, repository) = (first, name[(slash + 1)..]);
+        else
+            (registry, repository) = (DockerHub, slash > 0 ? name : $"library/{name}");
+        if (registry is "docker.io" or "index.docker.io")
+            registry = DockerHub;
+
         if (!ReferenceGrammar.IsRepository(repository))
         {
             error = $"'{repository}' is not a valid repository name";
@@ -53,7 +82,7 @@ public sealed record ImageReference(string Registry, string Repository, string R
             error = $"'{registry}' is not a registry host[:port]";
             return false;
         }
-        reference = new ImageReference(registry, repository, target);
+        reference = new ImageReference(registry, repository, target, plainHttp);
         return true;
     }
 }

@@ -5,6 +5,7 @@ using MassTransit;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
@@ -32,9 +33,9 @@ internal static class ReplayCommands
         var dryRun = new Option<bool>("--dry-run") { Description = "Count, send nothing." };
         var source = new Option<string?>("--source-store") { Description = "Read events from this store (same provider) instead of the configured one." };
         var command = new Command("replay", "Send stored registry events again, in the order they happened.") { from, to, repository, dryRun, source };
-        command.SetAction((parse, cancellationToken) => ReplayAsync(
+        command.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, () => ReplayAsync(
             parse.GetValue(from)!, parse.GetValue(to), parse.GetValue(repository), parse.GetValue(dryRun), parse.GetValue(source),
-            parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
+            parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken)));
         return command;
     }
 
@@ -42,8 +43,8 @@ internal static class ReplayCommands
     {
         var dryRun = new Option<bool>("--dry-run") { Description = "Count, move nothing." };
         var command = new Command("replay-errors", "Move messages from the _error and _skipped queues back to their source queue.") { dryRun };
-        command.SetAction((parse, cancellationToken) =>
-            ReplayErrorsAsync(parse.GetValue(dryRun), parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Output, cancellationToken));
+        command.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, () =>
+            ReplayErrorsAsync(parse.GetValue(dryRun), parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken)));
         return command;
     }
 
@@ -64,7 +65,7 @@ internal static class ReplayCommands
             return BadArgument;
         }
 
-        using var host = await CommandLineHost.StartWithBusAsync(configArgs, cancellationToken);
+        using var host = await CommandLineHost.StartWithBusAsync(configArgs, error, cancellationToken);
         try
         {
             var sweeps = sourceStore is null
@@ -103,10 +104,11 @@ internal static class ReplayCommands
             ? new NpgsqlConnectionFactory(Npgsql.NpgsqlDataSource.Create(connectionString))
             : new SqliteConnectionFactory(connectionString);
 
-    private static async Task<int> ReplayErrorsAsync(bool dryRun, string[] configArgs, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> ReplayErrorsAsync(bool dryRun, string[] configArgs, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var configuration = CommandLineHost.CreateBuilder(configArgs).Configuration;
-        var uri = configuration.GetConnectionString("RabbitMq") ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set.");
+        CommandLineHost.CheckSettings(configuration, VerifierParts.Broker, error);
+        var uri = configuration.GetConnectionString("RabbitMq")!;
         var factory = new ConnectionFactory { Uri = new Uri(uri) };
         await using var connection = await factory.CreateConnectionAsync(cancellationToken);
         var moved = 0;

@@ -30,6 +30,10 @@ public sealed class SweepOptions
     [Range(1, 64)]
     public int ConcurrentWalks { get; set; } = 4;
 
+    /// <summary>A sweep that has not completed this long after it started is stale: another may start.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
+    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromHours(6);
+
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -39,7 +39,11 @@ public sealed class SweepScheduler(
         var latest = await sweeps.GetLatestSweepAsync(completedOnly: false, cancellationToken);
         if (latest is not null && time.GetUtcNow() - latest.StartedAt < cycle)
             return;
-        var id = await scope.ServiceProvider.GetRequiredService<SweepRequester>().RequestAsync("schedule", cancellationToken);
+        var requester = scope.ServiceProvider.GetRequiredService<SweepRequester>();
+        // A sweep longer than the cycle is still running until it completes or turns stale: no second one beside it.
+        if (await requester.RunningAsync(cancellationToken) is not null)
+            return;
+        var id = await requester.RequestAsync("schedule", cancellationToken);
         logger.LogInformation("Scheduled sweep {SweepId} started (cycle {Cycle})", id, cycle);
     }
 }

@@ -13,11 +13,13 @@ public sealed class KestrelListener : WebApplicationFactory<Program>
 
     private readonly Uri _rabbitMq;
     private readonly IReadOnlyDictionary<string, string> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public KestrelListener(Uri rabbitMq, int? port = null, IReadOnlyDictionary<string, string>? settings = null)
+    public KestrelListener(Uri rabbitMq, int? port = null, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
     {
         _rabbitMq = rabbitMq;
         _settings = settings ?? new Dictionary<string, string>();
+        _services = services;
         Port = port ?? TestSupport.LocalStack.GetFreeTcpPorts(1)[0];
         BaseUri = new Uri($"http://127.0.0.1:{Port}");
         UseKestrel(Port);
@@ -46,5 +48,7 @@ public sealed class KestrelListener : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
             builder.UseSetting(key, value);
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        if (_services is not null)
+            builder.ConfigureServices(_services);
     }
 }

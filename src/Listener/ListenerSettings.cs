@@ -1,0 +1,20 @@
+using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Contracts.Settings;
+
+namespace RegistryIntegrity.Listener;
+
+/// <summary>Every setting the Listener reads, checked before anything starts (see <see cref="SettingsCheck"/>).</summary>
+internal static class ListenerSettings
+{
+    /// <returns>Warnings (unknown keys); throws <see cref="SettingsException"/> when a setting cannot work.</returns>
+    public static IReadOnlyList<string> Check(IConfiguration configuration)
+    {
+        var check = new SettingsCheck(configuration);
+        check.Section(ListenerOptions.SectionName, new ListenerOptionsValidator());
+        check.BrokerUri("ConnectionStrings:RabbitMq");
+        check.Boolean(QueueNames.QuorumQueuesKey);
+        check.Urls();
+        check.LogLevels();
+        return check.ThrowIfInvalid();
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net.Sockets;
+using MassTransit;
+
+namespace RegistryIntegrity.Verifier.Monitoring;
+
+/// <summary>
+/// Logs the broker connection by state change instead of every retry: one warning with the reason when
+/// it is lost, one every <see cref="Reminder"/> while it stays lost, one line when it is back. Each retry
+/// is a debug line without a stack trace (MassTransit's own retry warnings are filtered in appsettings.json).
+/// </summary>
+public sealed class BrokerConnectionLog(ILogger<BrokerConnectionLog> logger, TimeProvider time) : IReceiveEndpointObserver
+{
+    public static readonly TimeSpan Reminder = TimeSpan.FromMinutes(5);
+
+    private readonly Lock _gate = new();
+    private DateTimeOffset? _downSince;
+    private DateTimeOffset _lastWarning;
+
+    public Task Ready(ReceiveEndpointReady ready)
+    {
+        lock (_gate)
+        {
+            if (_downSince is { } since)
+                logger.LogInformation("Broker connection is back after {Duration:g} ({Endpoint})", time.GetUtcNow() - since, ready.InputAddress);
+            _downSince = null;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task Faulted(ReceiveEndpointFaulted faulted)
+    {
+        var reason = faulted.Exception is { } exception ? Reason(exception) : "no reason given";
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            if (_downSince is null)
+            {
+                (_downSince, _lastWarning) = (now, now);
+                logger.LogWarning("Broker unreachable: {Reason}; retrying (one reminder every {Reminder:g} while it lasts)", reason, Reminder);
+            }
+            else if (now - _lastWarning >= Reminder)
+            {
+                _lastWarning = now;
+                logger.LogWarning("Broker still unreachable after {Duration:g}: {Reason}", now - _downSince.Value, reason);
+            }
+            else
+                logger.LogDebug("Broker connection attempt failed: {Reason}", reason);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
+
+    public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
+
+    /// <summary>What an operator needs to act: refused, timed out, or a wrong password, not "unreachable" for all three.</summary>
+    public static string Reason(Exception exception)
+    {
+        var chain = new List<Exception>();
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            chain.Add(e);
+            if (e is AggregateException aggregate)
+                chain.AddRange(aggregate.InnerExceptions);
+        }
+        if (chain.Any(e => e.GetType().Name.Contains("AuthenticationFailure", StringComparison.Ordinal)
+                           || e.Message.Contains("ACCESS_REFUSED", StringComparison.Ordinal)))
+            return "access refused: wrong username or password in ConnectionStrings:RabbitMq";
+        if (chain.OfType<SocketException>().FirstOrDefault() is { } socket)
+        {
+            return socket.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => "connection refused",
+                SocketError.TimedOut => "timed out",
+                SocketError.HostNotFound or SocketError.TryAgain => "host not found",
+                _ => socket.Message,
+            };
+        }
+        return chain[^1].Message;
+    }
+}
