@@ -79,8 +79,11 @@ build_one() { # project assembly image
   local out=$ROOT/src/$1/bin/container
   log "publishing $1 (ReadyToRun=$READY_TO_RUN)"
   rm -rf "$out"
+  local publish_log; publish_log=$(mktemp)
   dotnet publish "$ROOT/src/$1/$1.csproj" -c Release -r linux-x64 --self-contained \
-    -p:PublishReadyToRun="$READY_TO_RUN" -p:Version="$IMAGE_TAG" -o "$out" -nologo -v quiet >/dev/null
+    -p:PublishReadyToRun="$READY_TO_RUN" -p:InformationalVersion="$IMAGE_TAG" -o "$out" -nologo > "$publish_log" 2>&1 \
+    || { tail -n 40 "$publish_log" >&2; rm -f "$publish_log"; return 1; }
+  rm -f "$publish_log"
   log "building $3 on $BASE_IMAGE"
   podman build --quiet --format docker \
     --build-arg "BASE=$BASE_IMAGE" --build-arg "APP=$2" \
