@@ -55,7 +55,7 @@ debian_base() {
   chroot "$rootfs" apt-get install -y -qq --no-install-recommends libicu72 libssl3 ca-certificates zlib1g tzdata >/dev/null
   chroot "$rootfs" apt-get clean
   rm -rf "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - "$DEBIAN_BASE" >/dev/null
+  tar -C "$rootfs" -c . | podman import --quiet --change 'CMD ["/bin/bash"]' - "$DEBIAN_BASE" >/dev/null
   log "built $DEBIAN_BASE"
 }
 
@@ -64,8 +64,8 @@ stand_ins() {
   local dir=$ROOT/tests/Containers.Tests/StandIns
   for name in rabbitmq postgres registry; do
     log "building $STANDIN_PREFIX/$name:bookworm"
-    podman build --quiet --format docker --build-arg "BASE=$DEBIAN_BASE" \
-      -t "$STANDIN_PREFIX/$name:bookworm" -f "$dir/$name.Containerfile" "$dir" >/dev/null
+    podman build --quiet --format docker --build-arg "BASE=$DEBIAN_BASE" --target "$name" \
+      -t "$STANDIN_PREFIX/$name:bookworm" -f "$dir/Containerfile" "$dir" >/dev/null
   done
 }
 
@@ -92,6 +92,8 @@ build_one() { # project assembly image
     --label "org.opencontainers.image.revision=$(git -C "$ROOT" rev-parse HEAD)" \
     --label "org.opencontainers.image.title=$2" \
     -t "$3" -f "$ROOT/deploy/containers/Containerfile" "$out" >/dev/null
+  # The image this tag pointed at before, now untagged: only ours (by label), never anyone else's.
+  podman image prune -f --filter "label=org.opencontainers.image.title=$2" >/dev/null
   log "$3: $(podman image inspect --format '{{.Size}}' "$3" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
 }
 

@@ -62,9 +62,11 @@ public sealed class Running_the_compose_deployment(ComposeDeployment compose, IT
                 await Task.Delay(50);
         }
         while (listed.ValueKind == JsonValueKind.Undefined && sinceDelete.Elapsed < TimeSpan.FromSeconds(10));
-        output.WriteLine($"delete answered -> index listed by /v1/broken: {sinceDelete.ElapsedMilliseconds} ms");
-        Assert.True(listed.ValueKind != JsonValueKind.Undefined, $"index not in /v1/broken 10 s after the delete\n{await compose.LogsAsync()}");
-        Assert.InRange(sinceDelete.ElapsedMilliseconds, 0, 2000);
+        var listedAfter = sinceDelete.ElapsedMilliseconds;
+        output.WriteLine($"delete answered -> index listed by /v1/broken: {listedAfter} ms");
+        if (listed.ValueKind == JsonValueKind.Undefined)
+            Assert.Fail($"index not in /v1/broken 10 s after the delete\n{await compose.LogsAsync()}");
+        Assert.InRange(listedAfter, 0, 2000);
         Assert.Equal(child.Digest, listed.GetProperty("missing").EnumerateArray().Single().GetProperty("digest").GetString());
 
         // The Verifier image's CLI, as a CI step would run it, on the compose network.
