@@ -29,6 +29,43 @@ public sealed class Running_the_compose_deployment(ComposeDeployment compose, IT
         (await compose.Podman("exec", container, "touch", "/tmp/writable")).EnsureSuccess();
     }
 
+    [Fact]
+    public async Task The_verifier_image_alone_keeps_its_default_SQLite_store_on_its_volume_under_a_read_only_root()
+    {
+        var port = LocalStack.GetFreeTcpPorts(1)[0];
+        // No broker on purpose: liveness and the store do not wait for one.
+        var id = (await compose.Podman("run", "-d", "--read-only", "-p", $"127.0.0.1:{port}:8080",
+            "-e", "ConnectionStrings__RabbitMq=amqp://guest:guest@127.0.0.1:1/", compose.VerifierImage)).EnsureSuccess().StandardOutput.Trim();
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            var live = false;
+            while (!live && DateTime.UtcNow < deadline)
+            {
+                try
+                {
+                    using var response = await compose.VerifierApi.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz/live"));
+                    live = response.IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                }
+                if (!live)
+                    await Task.Delay(200);
+            }
+            var logs = await compose.Podman("logs", id);
+            Assert.True(live, $"not live within 60 s\n{logs.StandardOutput}{logs.StandardError}");
+            // The store is migrated before Kestrel answers; the file lives on the image's volume.
+            var store = await compose.Podman("exec", id, "stat", "-c", "%s %u", "/var/lib/registry-integrity/verdicts.db");
+            Assert.True(store.ExitCode == 0, store.Describe());
+            Assert.EndsWith(" 1654", store.StandardOutput.Trim(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await compose.Podman("rm", "-f", "-v", id);
+        }
+    }
+
     [Theory]
     [InlineData("listener")]
     [InlineData("verifier")]
