@@ -76,12 +76,15 @@ source_url() {
 }
 
 build_one() { # project assembly image
-  local out=$ROOT/src/$1/bin/container
+  # Own artifacts folder (bin/ and obj/ of every project involved): the RID-specific restore and
+  # ReadyToRun build neither touch nor invalidate the developer's src/*/obj and bin/Release.
+  local artifacts=$ROOT/bin/images out=$ROOT/bin/images/context/$1
   log "publishing $1 (ReadyToRun=$READY_TO_RUN)"
   rm -rf "$out"
   local publish_log; publish_log=$(mktemp)
   dotnet publish "$ROOT/src/$1/$1.csproj" -c Release -r linux-x64 --self-contained \
-    -p:PublishReadyToRun="$READY_TO_RUN" -p:InformationalVersion="$IMAGE_TAG" -o "$out" -nologo > "$publish_log" 2>&1 \
+    -p:PublishReadyToRun="$READY_TO_RUN" -p:InformationalVersion="$IMAGE_TAG" \
+    --artifacts-path "$artifacts" -o "$out" -nologo > "$publish_log" 2>&1 \
     || { tail -n 40 "$publish_log" >&2; rm -f "$publish_log"; return 1; }
   rm -f "$publish_log"
   log "building $3 on $BASE_IMAGE"
