@@ -36,17 +36,17 @@ cpu_ms() { # container id
 start_ms() { # image
   local t0 t1 id cpu
   t0=$(now)
-  id=$(podman run -d --rm --read-only --network host -e "Urls=http://127.0.0.1:$PORT" \
+  id=$(podman run -d --rm --read-only --network host -v /var/lib/registry-integrity -e "Urls=http://127.0.0.1:$PORT" \
     -e Listener__BearerTokens__0=start-time-benchmark-token \
     -e ConnectionStrings__RabbitMq=amqp://guest:guest@127.0.0.1:1/ "$1" 2>/dev/null)
   local deadline=$((SECONDS + 30))
   until curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz/live"; do
-    [ $SECONDS -lt $deadline ] || { podman logs "$id" >&2; podman rm -f "$id" >/dev/null; return 1; }
+    [ $SECONDS -lt $deadline ] || { podman logs "$id" >&2; podman rm -f -v "$id" >/dev/null; return 1; }
     sleep 0.02
   done
   t1=$(now)
   cpu=$(cpu_ms "$id")
-  podman rm -f -t 0 "$id" >/dev/null 2>&1
+  podman rm -f -v -t 0 "$id" >/dev/null 2>&1
   echo "$(((t1 - t0) / 1000000)) $cpu"
 }
 

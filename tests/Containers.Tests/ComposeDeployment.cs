@@ -133,6 +133,8 @@ public sealed class ComposeDeployment : IAsyncLifetime
         try
         {
             await Compose("down", "--volumes");
+            // podman-compose 1.0.3 leaves the project's network behind.
+            await Podman("network", "rm", Network);
         }
         finally
         {

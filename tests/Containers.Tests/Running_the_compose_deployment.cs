@@ -30,11 +30,11 @@ public sealed class Running_the_compose_deployment(ComposeDeployment compose, IT
     }
 
     [Fact]
-    public async Task The_verifier_image_alone_keeps_its_default_SQLite_store_on_its_volume_under_a_read_only_root()
+    public async Task The_verifier_image_alone_keeps_its_default_SQLite_store_on_a_volume_under_a_read_only_root()
     {
         var port = LocalStack.GetFreeTcpPorts(1)[0];
         // No broker on purpose: liveness and the store do not wait for one.
-        var id = (await compose.Podman("run", "-d", "--read-only", "-p", $"127.0.0.1:{port}:8080",
+        var id = (await compose.Podman("run", "-d", "--read-only", "-v", "/var/lib/registry-integrity", "-p", $"127.0.0.1:{port}:8080",
             "-e", "ConnectionStrings__RabbitMq=amqp://guest:guest@127.0.0.1:1/", compose.VerifierImage)).EnsureSuccess().StandardOutput.Trim();
         try
         {
@@ -55,7 +55,7 @@ public sealed class Running_the_compose_deployment(ComposeDeployment compose, IT
             }
             var logs = await compose.Podman("logs", id);
             Assert.True(live, $"not live within 60 s\n{logs.StandardOutput}{logs.StandardError}");
-            // The store is migrated before Kestrel answers; the file lives on the image's volume.
+            // The store is migrated before Kestrel answers; the file lives on the mounted volume.
             var store = await compose.Podman("exec", id, "stat", "-c", "%s %u", "/var/lib/registry-integrity/verdicts.db");
             Assert.True(store.ExitCode == 0, store.Describe());
             Assert.EndsWith(" 1654", store.StandardOutput.Trim(), StringComparison.Ordinal);
