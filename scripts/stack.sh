@@ -38,6 +38,15 @@ install() {
   command -v prometheus >/dev/null || missing+=(prometheus) # the alerting tests run a real Prometheus
   # htpasswd -B writes the bcrypt files of the tests' htpasswd-auth registry.
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  # tests/Containers.Tests: podman run by runc (scripts/images.sh and the tests point podman at
+  # deploy/containers/containers.conf; /etc/containers is left alone), netavark + aardvark-dns for
+  # the compose network's names, podman-compose, debootstrap for the Debian-package base image.
+  command -v podman >/dev/null || missing+=(podman)
+  command -v runc >/dev/null || missing+=(runc)
+  [ -x /usr/lib/podman/netavark ] || missing+=(netavark)
+  [ -x /usr/lib/podman/aardvark-dns ] || missing+=(aardvark-dns)
+  command -v podman-compose >/dev/null || missing+=(podman-compose)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
