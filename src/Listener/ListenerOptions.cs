@@ -30,9 +30,18 @@ public sealed class ListenerOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan RequestBodyTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Open connections at most; a registry holds one per endpoint, scrapers and probes a few more.</summary>
+    /// <summary>
+    /// Open connections at most, counted per port (the notification port and the management port
+    /// each have their own). A registry holds one per endpoint; the limit is high so that clients
+    /// holding idle sockets cannot take the registry's place. Unauthenticated connections never get
+    /// a body buffered, so an idle one costs a few kilobytes.
+    /// </summary>
     [Range(4, 100_000)]
-    public int MaxConcurrentConnections { get; set; } = 256;
+    public int MaxConcurrentConnections { get; set; } = 16_384;
+
+    /// <summary>An idle connection is closed after this (Kestrel's default is 130 s), so held sockets free their slot soon.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>On SIGTERM, how long in-flight requests may take to finish before the process exits.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]

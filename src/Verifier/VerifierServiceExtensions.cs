@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Prometheus;
 using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Contracts.Hosting;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Registry;
@@ -23,6 +24,7 @@ public static class VerifierServiceExtensions
     /// <summary>The long-running service: consumers, store, metrics, status API.</summary>
     public static WebApplicationBuilder AddVerifierServices(this WebApplicationBuilder builder)
     {
+        builder.AddManagementPort();
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
@@ -154,6 +156,7 @@ public static class VerifierServiceExtensions
     {
         VerifierMetrics.RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
         SweepMetrics.RefreshBeforeEachScrape(app.Services.GetRequiredService<ISweepStore>());
+        app.UseManagementPort(app.Configuration);
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
         app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapMetrics("/metrics");

@@ -93,6 +93,23 @@ public partial class Helm_chart
     }
 
     [Fact]
+    public void Probes_and_metrics_use_the_management_port_and_not_the_service_port()
+    {
+        var templates = Path.Combine(RepositoryFiles.Chart, "templates");
+        var configMap = File.ReadAllText(Path.Combine(templates, "configmap.yaml"));
+        Assert.Equal(2, Regex.Matches(configMap, "Management__Port: \"8081\"").Count);
+        foreach (var component in (string[])["listener", "verifier"])
+        {
+            var deployment = File.ReadAllText(Path.Combine(templates, $"{component}-deployment.yaml"));
+            Assert.Matches(@"- name: management\s+containerPort: 8081", deployment);
+            Assert.Equal(3, Regex.Matches(deployment, @"httpGet:\s+path: /healthz/\w+\s+port: management\b").Count);
+            Assert.DoesNotMatch(@"port: http\b", deployment);
+            Assert.Matches(@"- name: management\s+port: 8081\s+targetPort: management", File.ReadAllText(Path.Combine(templates, $"{component}-service.yaml")));
+        }
+        Assert.Matches(@"- port: management\s+path: /metrics", File.ReadAllText(Path.Combine(templates, "servicemonitor.yaml")));
+    }
+
+    [Fact]
     public void The_pods_run_locked_down()
     {
         var values = RepositoryFiles.LoadYaml(Path.Combine(RepositoryFiles.Chart, "values.yaml"));
