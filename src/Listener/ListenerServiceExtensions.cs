@@ -33,7 +33,7 @@ public static class ListenerServiceExtensions
         services.AddSingleton<ListenerMetrics>();
         services.AddSingleton<SourceInstanceTracker>();
         services.AddSingleton<WebhookAuthenticator>();
-        services.AddSingleton<QuorumEventsQueue>();
+        services.AddSingleton<EventsQueue>();
         services.AddSingleton<RegistryEventPublisher>();
         services.AddSingleton<RabbitMqQuarantine>();
         services.AddSingleton<IQuarantine>(provider => provider.GetRequiredService<RabbitMqQuarantine>());

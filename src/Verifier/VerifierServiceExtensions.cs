@@ -32,6 +32,7 @@ public static class VerifierServiceExtensions
         var rabbitMq = builder.Configuration.GetConnectionString("RabbitMq")
             ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI).");
         var quorumQueues = builder.Configuration.GetValue<bool>(QueueNames.QuorumQueuesKey);
+        var eventsQueueMaxLength = builder.Configuration.GetValue(QueueNames.EventsQueueMaxLengthKey, QueueNames.DefaultEventsQueueMaxLength);
         builder.Services.AddSweeps();
         builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddMassTransit(bus =>
@@ -50,6 +51,8 @@ public static class VerifierServiceExtensions
                     // Infrastructure failures (store down) are retried; a broken image is a verdict, not an exception.
                     if (quorumQueues)
                         endpoint.SetQuorumQueue();
+                    foreach (var (key, value) in QueueNames.EventsQueueArguments(eventsQueueMaxLength))
+                        endpoint.SetQueueArgument(key, value);
                     endpoint.UseMessageRetry(RetryInfrastructureFailures);
                     endpoint.PrefetchCount = 32;
                     endpoint.ConcurrentMessageLimit = 8;

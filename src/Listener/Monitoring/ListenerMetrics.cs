@@ -40,6 +40,9 @@ public sealed class ListenerMetrics : IDisposable
         PublishFailures = factory.CreateCounter(
             "registry_integrity_listener_publish_failures_total",
             "Notifications answered 503 because the broker did not confirm in time (events or quarantine).");
+        EventsQueueFull = factory.CreateCounter(
+            "registry_integrity_listener_events_queue_full_total",
+            "Notifications answered 503 because the broker refused their events: registry-integrity-events is at its maximum length (RabbitMq:EventsQueueMaxLength).");
         LastEventTimestamp = factory.CreateGauge(
             "registry_integrity_listener_last_event_timestamp_seconds",
             "Unix time of the last registry event published (the registry's own timestamp).");
@@ -67,6 +70,8 @@ public sealed class ListenerMetrics : IDisposable
     public Histogram RequestDuration { get; }
 
     public Counter PublishFailures { get; }
+
+    public Counter EventsQueueFull { get; }
 
     public Gauge LastEventTimestamp { get; }
 

@@ -20,6 +20,7 @@ public sealed partial class NotificationHandler(
     IQuarantine quarantine,
     ListenerMetrics metrics,
     SourceInstanceTracker sourceInstances,
+    EventsQueue eventsQueue,
     IOptions<ListenerOptions> options,
     TimeProvider time,
     ILogger<NotificationHandler> logger)
@@ -138,6 +139,8 @@ public sealed partial class NotificationHandler(
         catch (Exception e)
         {
             metrics.PublishFailures.Inc();
+            if (toPublish.Count > 0)
+                _ = CountIfQueueFullAsync();
             LogNotEnqueued(logger, toPublish.Count, quarantineReason is not null, e.GetType().Name, e.Message);
             context.Response.Headers.RetryAfter = "1";
             return (StatusCodes.Status503ServiceUnavailable, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
@@ -174,6 +177,16 @@ public sealed partial class NotificationHandler(
             LogAborted(logger);
             return (ClientClosedRequest, Results.StatusCode(ClientClosedRequest));
         }
+    }
+
+    /// <summary>A full events queue refuses (nacks) new events: told apart from an outage by its length, after the answer.</summary>
+    private async Task CountIfQueueFullAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+        if (!await eventsQueue.IsFullAsync(timeout.Token))
+            return;
+        metrics.EventsQueueFull.Inc();
+        LogQueueFull(logger, QueueNames.RegistryEvents, eventsQueue.MaxLength);
     }
 
     private void Classify(
@@ -260,6 +273,9 @@ public sealed partial class NotificationHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not enqueue {Count} event(s) (quarantine: {Quarantine}), answering 503 so the registry retries: {ErrorType}: {Error}")]
     private static partial void LogNotEnqueued(ILogger logger, int count, bool quarantine, string errorType, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Queue {Queue} is full ({MaxLength} messages, RabbitMq:EventsQueueMaxLength): events are refused until the Verifiers catch up")]
+    private static partial void LogQueueFull(ILogger logger, string queue, int maxLength);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The sender closed the request before it was answered")]
     private static partial void LogAborted(ILogger logger);
