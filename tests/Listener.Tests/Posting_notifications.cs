@@ -154,17 +154,27 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
     [InlineData("application/xml")]
     [InlineData("application/jsonx")]
     [InlineData(null)]
-    public async Task A_wrong_or_missing_content_type_is_415(string? contentType)
+    public async Task A_wrong_or_missing_content_type_from_the_registry_is_quarantined_and_answered_200(string? contentType)
     {
-        var response = await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(RegistryFixtures.Body("manifest-push-by-tag"), contentType));
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var body = RegistryFixtures.Body("manifest-push-by-tag");
+        var quarantined = app.Metrics.Events.WithLabels("unknown", "quarantined").Value;
+
+        var response = await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(body, contentType));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var kept = app.Quarantine.Recent[^1];
+        Assert.Equal(body, kept.Body.ToArray());
+        Assert.Contains("Content-Type", kept.Reason, StringComparison.Ordinal);
+        Assert.Equal(quarantined + 1, app.Metrics.Events.WithLabels("unknown", "quarantined").Value);
     }
 
     [Fact]
-    public async Task An_oversized_body_is_413_whether_announced_or_chunked()
+    public async Task An_oversized_body_from_the_registry_is_quarantined_cut_whether_announced_or_chunked()
     {
         var announced = await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(new byte[65537]));
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, announced.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, announced.StatusCode);
+        Assert.Equal(65536, app.Quarantine.Recent[^1].Body.Length);
+        Assert.Equal(65537, app.Quarantine.Recent[^1].SentLength);
 
         var chunked = new StreamContent(new MemoryStream(new byte[200_000]));
         chunked.Headers.ContentType = MediaTypeHeaderValue.Parse(V1);
@@ -172,7 +182,16 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
         request.Headers.TransferEncodingChunked = true;
         var client = app.CreateAuthorizedClient();
         var response = await client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(-1, app.Quarantine.Recent[^1].SentLength);
+        Assert.Contains("exceeds 65536 bytes", app.Quarantine.Recent[^1].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_credentials_a_wrong_content_type_or_an_oversized_body_is_still_401()
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().PostAsync("/v1/events", Body(new byte[65537]))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().PostAsync("/v1/events", Body(RegistryFixtures.Body("manifest-push-by-tag"), "text/plain"))).StatusCode);
     }
 
     [Theory]

@@ -59,20 +59,14 @@ public sealed partial class NotificationHandler(
             context.Response.Headers.WWWAuthenticate = authenticator.Challenges;
             return Rejected(StatusCodes.Status401Unauthorized, Results.Unauthorized());
         }
-        if (!IsAcceptedContentType(request.ContentType))
-        {
-            LogUnsupportedContentType(logger, request.ContentType);
-            return Rejected(StatusCodes.Status415UnsupportedMediaType, Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
-                detail: $"Content-Type must be one of {string.Join(", ", AcceptedMediaTypes)}."));
-        }
-
-        byte[]? body;
+        // Past authentication every answer is 200 or 503: the registry retries anything else forever.
+        RequestBody body;
         using (var bodyTimeout = new CancellationTokenSource(_options.RequestBodyTimeout, time))
         using (var reading = CancellationTokenSource.CreateLinkedTokenSource(bodyTimeout.Token, context.RequestAborted))
         {
             try
             {
-                body = await BodyReader.ReadAsync(request, _options.MaxBodyBytes, reading.Token);
+                body = await BodyReader.ReadAsync(context, _options.MaxBodyBytes, reading.Token);
             }
             catch (Exception) when (context.RequestAborted.IsCancellationRequested)
             {
@@ -83,42 +77,25 @@ public sealed partial class NotificationHandler(
                 LogBodyTooSlow(logger, _options.RequestBodyTimeout.TotalSeconds);
                 return Rejected(StatusCodes.Status408RequestTimeout, Results.StatusCode(StatusCodes.Status408RequestTimeout));
             }
-            catch (BadHttpRequestException e) when (e.StatusCode != StatusCodes.Status413PayloadTooLarge)
+            catch (BadHttpRequestException e)
             {
                 LogBadRequest(logger, e.Message);
                 return Rejected(e.StatusCode, Results.StatusCode(e.StatusCode));
             }
-            catch (BadHttpRequestException)
-            {
-                body = null;
-            }
         }
-        if (body is null)
+        if (body.TooLarge)
         {
-            LogTooLarge(logger, _options.MaxBodyBytes);
-            return Rejected(StatusCodes.Status413PayloadTooLarge, Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge,
-                detail: $"The body exceeds {_options.MaxBodyBytes} bytes."));
+            // The rest of the body is not read: close the connection rather than drain it.
+            context.Response.Headers.Connection = "close";
         }
 
         var toPublish = new List<IRegistryEvent>(1);
         var actions = new List<string>(1);
         var ignored = new List<string>(0);
         var invalid = new List<(string Action, string Reason)>(0);
-        string? envelopeProblem = null;
-        try
-        {
-            var envelope = JsonSerializer.Deserialize(body, NotificationJsonContext.Default.NotificationEnvelope);
-            if (envelope?.Events is not { Count: > 0 } events)
-                envelopeProblem = "the envelope has no events";
-            else if (events.Count > MaxEventsPerEnvelope)
-                envelopeProblem = $"the envelope has {events.Count} events, more than {MaxEventsPerEnvelope}";
-            else
-                Classify(events, toPublish, actions, ignored, invalid);
-        }
-        catch (JsonException e)
-        {
-            envelopeProblem = $"not a notification envelope: {e.Message}";
-        }
+        var envelopeProblem = body.TooLarge ? $"the body exceeds {_options.MaxBodyBytes} bytes"
+            : !IsAcceptedContentType(request.ContentType) ? $"Content-Type {LogText.Printable(request.ContentType)} is not one of {string.Join(", ", AcceptedMediaTypes)}"
+            : ParseEnvelope(body.Bytes, toPublish, actions, ignored, invalid);
 
         string? quarantineReason = envelopeProblem
             ?? (invalid.Count == 0 ? null : string.Join("; ", invalid.Select(i => $"{i.Action} event: {i.Reason}")));
@@ -129,7 +106,10 @@ public sealed partial class NotificationHandler(
             var publishing = publisher.PublishAsync(toPublish, sending.Token);
             var quarantining = quarantineReason is null
                 ? Task.CompletedTask
-                : quarantine.PutAsync(new QuarantinedNotification(body, request.ContentType, quarantineReason, time.GetUtcNow(), RemoteAddress(context)), sending.Token);
+                : quarantine.PutAsync(new QuarantinedNotification(body.Bytes, request.ContentType, quarantineReason, time.GetUtcNow(), RemoteAddress(context))
+                {
+                    SentLength = body.TooLarge ? request.ContentLength ?? -1 : null,
+                }, sending.Token);
             await Task.WhenAll(publishing, quarantining);
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
@@ -140,7 +120,7 @@ public sealed partial class NotificationHandler(
         {
             metrics.PublishFailures.Inc();
             if (toPublish.Count > 0)
-                _ = CountIfQueueFullAsync();
+                _ = Task.Run(CountIfQueueFullAsync); // after the answer, never delaying it
             LogNotEnqueued(logger, toPublish.Count, quarantineReason is not null, e.GetType().Name, e.Message);
             context.Response.Headers.RetryAfter = "1";
             return (StatusCodes.Status503ServiceUnavailable, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
@@ -159,7 +139,7 @@ public sealed partial class NotificationHandler(
         foreach (var (action, _) in invalid)
             metrics.Events.WithLabels(action, EventOutcomes.Quarantined).Inc();
         if (quarantineReason is not null)
-            LogQuarantined(logger, body.Length, quarantineReason);
+            LogQuarantined(logger, body.Bytes.Length, quarantineReason);
 
         tally.Published = toPublish.Count;
         tally.Ignored = ignored.Count;
@@ -187,6 +167,26 @@ public sealed partial class NotificationHandler(
             return;
         metrics.EventsQueueFull.Inc();
         LogQueueFull(logger, QueueNames.RegistryEvents, eventsQueue.MaxLength);
+    }
+
+    /// <summary>Classifies the envelope's events; returns what makes the envelope as a whole unusable, if anything.</summary>
+    private string? ParseEnvelope(
+        byte[] body, List<IRegistryEvent> toPublish, List<string> actions, List<string> ignored, List<(string, string)> invalid)
+    {
+        try
+        {
+            var envelope = JsonSerializer.Deserialize(body, NotificationJsonContext.Default.NotificationEnvelope);
+            if (envelope?.Events is not { Count: > 0 } events)
+                return "the envelope has no events";
+            if (events.Count > MaxEventsPerEnvelope)
+                return $"the envelope has {events.Count} events, more than {MaxEventsPerEnvelope}";
+            Classify(events, toPublish, actions, ignored, invalid);
+            return null;
+        }
+        catch (JsonException e)
+        {
+            return $"not a notification envelope: {e.Message}";
+        }
     }
 
     private void Classify(
@@ -255,12 +255,6 @@ public sealed partial class NotificationHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification from {RemoteAddress}: missing or invalid credentials (401)")]
     private static partial void LogUnauthorized(ILogger logger, string? remoteAddress);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification with Content-Type {ContentType} (415)")]
-    private static partial void LogUnsupportedContentType(ILogger logger, string? contentType);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification body larger than {MaxBodyBytes} bytes (413)")]
-    private static partial void LogTooLarge(ILogger logger, long maxBodyBytes);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification whose body did not arrive within {Seconds} s (408)")]
     private static partial void LogBodyTooSlow(ILogger logger, double seconds);

@@ -25,9 +25,9 @@ public sealed class RegistryEventPublisher(IBus bus, EventsQueue queue)
             else
                 await Task.WhenAll(events.Select(message => SendAsync(endpoint, message, cancellationToken)));
         }
-        catch
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The queue may have been deleted since: declare it again before the next send.
+            // Refused at once rather than timed out: the queue may have been deleted since, declare it again before the next send.
             queue.Forget();
             throw;
         }

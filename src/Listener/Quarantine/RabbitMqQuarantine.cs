@@ -58,8 +58,8 @@ public sealed partial class RabbitMqQuarantine : IQuarantine, IAsyncDisposable
             {
                 ["quarantine-reason"] = notification.Reason,
                 ["received-at"] = notification.ReceivedAt.ToString("O", CultureInfo.InvariantCulture),
-                ["body-length"] = (long)notification.Body.Length,
-                ["body-truncated"] = body.Length < notification.Body.Length,
+                ["body-length"] = notification.SentLength ?? notification.Body.Length,
+                ["body-truncated"] = notification.SentLength is not null || body.Length < notification.Body.Length,
                 ["remote-address"] = notification.RemoteAddress,
             },
         };

@@ -147,6 +147,51 @@ public class Sending_to_RabbitMQ(RabbitMqStack stack) : IClassFixture<RabbitMqSt
         Assert.Equal(true, cut.Headers["body-truncated"]);
     }
 
+    [Theory]
+    [InlineData("announced")]
+    [InlineData("chunked")]
+    public async Task An_oversized_notification_from_the_registry_is_quarantined_cut_and_answered_200(string length)
+    {
+        using var client = stack.Listener.CreateAuthorizedHttpClient();
+        await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName);
+        var quarantined = stack.Listener.Metrics.Events.WithLabels("unknown", "quarantined").Value;
+        var body = Encoding.UTF8.GetBytes("{\"events\": [\"" + new string('x', 2 * 1024 * 1024) + "\"]}");
+        var content = new StreamContent(new MemoryStream(body));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(V1);
+        if (length == "announced")
+            content.Headers.ContentLength = body.Length;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = content };
+        request.Headers.TransferEncodingChunked = length == "chunked";
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var kept = Assert.Single(await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName));
+        Assert.Equal(body.Take(RabbitMqStack.QuarantineMaxBodyBytes), kept.Body);
+        Assert.Equal(true, kept.Headers["body-truncated"]);
+        Assert.Equal(length == "announced" ? body.Length : -1L, kept.Headers["body-length"]);
+        Assert.Contains("exceeds 1048576 bytes", kept.HeaderText("quarantine-reason"), StringComparison.Ordinal);
+        Assert.Equal(quarantined + 1, stack.Listener.Metrics.Events.WithLabels("unknown", "quarantined").Value);
+    }
+
+    [Fact]
+    public async Task A_notification_with_another_content_type_from_the_registry_is_quarantined_and_answered_200()
+    {
+        using var client = stack.Listener.CreateAuthorizedHttpClient();
+        await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName);
+        var (body, _) = UniqueEnvelope();
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("text/plain");
+
+        var response = await client.PostAsync("/v1/events", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var kept = Assert.Single(await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName));
+        Assert.Equal(body, kept.Body);
+        Assert.Equal("text/plain", kept.ContentType);
+        Assert.Contains("Content-Type text/plain is not one of", kept.HeaderText("quarantine-reason"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_listener_process_shows_MassTransit_meters_beside_its_own_on_the_metrics_page()
     {
