@@ -68,6 +68,32 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("two header lines")]
+    [InlineData("one joined line")]
+    public async Task Any_one_valid_credential_among_the_registrys_list_of_Authorization_values_is_accepted(string shape)
+    {
+        string[] values = ["Bearer not-the-configured-token-0000", $"Bearer {ListenerApp.RotatedToken}"];
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Envelope("tag-delete-side-effect") };
+        if (shape == "two header lines")
+            request.Headers.TryAddWithoutValidation("Authorization", values);
+        else
+            request.Headers.TryAddWithoutValidation("Authorization", string.Join(',', values));
+
+        var response = await app.CreateClient().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_list_of_wrong_credentials_is_401()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Envelope("tag-delete-side-effect") };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer wrong-token-0000000000000,Basic Zm9vOmJhcg==,");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().SendAsync(request)).StatusCode);
+    }
+
     [Fact]
     public async Task Configured_basic_credentials_are_accepted_instead_of_a_token()
     {

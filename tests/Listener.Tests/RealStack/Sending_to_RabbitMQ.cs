@@ -193,6 +193,27 @@ public class Sending_to_RabbitMQ(RabbitMqStack stack) : IClassFixture<RabbitMqSt
     }
 
     [Fact]
+    public async Task Two_Authorization_header_lines_as_distribution_sends_a_list_are_accepted_when_one_is_valid()
+    {
+        var (body, eventId) = UniqueEnvelope();
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(IPAddress.Loopback, stack.Listener.Port);
+        var stream = socket.GetStream();
+        var head = "POST /v1/events HTTP/1.1\r\nHost: listener\r\n" +
+            "Authorization: Bearer an-old-token-that-was-rotated-out\r\n" +
+            $"Authorization: Bearer {KestrelListener.Token}\r\n" +
+            $"Content-Type: {V1}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head).Concat(body).ToArray());
+
+        using var reader = new StreamReader(stream);
+        var statusLine = await reader.ReadLineAsync();
+
+        Assert.StartsWith("HTTP/1.1 200", statusLine, StringComparison.Ordinal);
+        var queued = await Broker.DrainAsync(stack.RabbitMqUri, QueueNames.RegistryEvents);
+        Assert.Contains(queued, m => m.MessageId == MessageIdOf(eventId));
+    }
+
+    [Fact]
     public async Task A_listener_process_shows_MassTransit_meters_beside_its_own_on_the_metrics_page()
     {
         // A process of its own: prometheus-net's meter adapter is reliable for one Listener per process.
