@@ -69,12 +69,28 @@ public sealed class QuarantineOptions
     public int MaxBodyBytes { get; set; } = 64 * 1024;
 }
 
+/// <summary>
+/// A token read from a file (a Kubernetes secret created with <c>--from-file</c>) usually ends with a
+/// newline that the registry's header does not carry: surrounding whitespace is not part of a token.
+/// </summary>
+internal sealed class TrimBearerTokens : IPostConfigureOptions<ListenerOptions>
+{
+    public void PostConfigure(string? name, ListenerOptions options) =>
+        options.BearerTokens = [.. options.BearerTokens.Select(t => t?.Trim() ?? "")];
+}
+
 internal sealed class ListenerOptionsValidator : IValidateOptions<ListenerOptions>
 {
     public ValidateOptionsResult Validate(string? name, ListenerOptions options)
     {
         if (options.BearerTokens.Any(string.IsNullOrWhiteSpace))
             return ValidateOptionsResult.Fail("Listener:BearerTokens contains an empty token.");
+        for (var i = 0; i < options.BearerTokens.Count; i++)
+        {
+            // Surrounding whitespace was trimmed (see TrimBearerTokens); what is left inside can never match a header.
+            if (options.BearerTokens[i].Any(c => char.IsWhiteSpace(c) || c == ','))
+                return ValidateOptionsResult.Fail($"Listener:BearerTokens:{i} contains whitespace or a comma, which a bearer token sent in a header never does.");
+        }
         if (options.BearerTokens.Any(t => t.Length < 16))
             return ValidateOptionsResult.Fail("Listener:BearerTokens: every token must be at least 16 characters long.");
         if (options.BasicCredentials.Any(c => string.IsNullOrWhiteSpace(c.Username) || c.Username.Contains(':', StringComparison.Ordinal)))

@@ -22,6 +22,7 @@ public static class ListenerServiceExtensions
             .BindConfiguration(ListenerOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IPostConfigureOptions<ListenerOptions>, TrimBearerTokens>();
         services.AddSingleton<IValidateOptions<ListenerOptions>, ListenerOptionsValidator>();
         builder.AddManagementPort();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ListenerOptions>>((kestrel, options) => ConfigureKestrel(kestrel, options.Value));
