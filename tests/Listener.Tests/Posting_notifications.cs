@@ -62,6 +62,45 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
     }
 
     [Fact]
+    public async Task A_hostile_instance_id_is_treated_as_absent_and_logged_nowhere()
+    {
+        const string instanceId = "31ecb4b3-0411-481f-8346-1b9cd8d2da46";
+        var hostile = "a\r\n\u001b[31mINFO forged line " + new string('x', 100);
+        var eventId = Guid.NewGuid().ToString();
+        var body = Encoding.UTF8.GetString(RegistryFixtures.Body("manifest-push-by-tag"))
+            .Replace(RegistryFixtures.Event("manifest-push-by-tag").Id!, eventId, StringComparison.Ordinal)
+            .Replace(instanceId, System.Text.Json.JsonEncodedText.Encode(hostile).ToString(), StringComparison.Ordinal);
+        var changes = app.Metrics.SourceInstanceChanges.Value;
+        var linesBefore = app.Logs.Lines.Count;
+
+        var response = await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(Encoding.UTF8.GetBytes(body)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null((await SentAsync<ManifestPushed>(eventId)).SourceInstanceId);
+        Assert.Equal(changes, app.Metrics.SourceInstanceChanges.Value);
+        Assert.DoesNotContain(app.Logs.Lines.Skip(linesBefore), l => l.Message.Contains("forged", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Control_characters_from_the_wire_reach_no_log_line_unescaped()
+    {
+        var linesBefore = app.Logs.Lines.Count;
+        byte[][] bodies =
+        [
+            Encoding.UTF8.GetBytes("{\"events\": [\u001b[2J\r\nforged"),
+            [(byte)'{', 0x1b, (byte)'[', (byte)'2', (byte)'J', 0x0a, 0x00],
+            Encoding.UTF8.GetBytes("{\"events\": [{\"action\": \"push\u0007\r\n\"}]}"),
+        ];
+
+        foreach (var body in bodies)
+            Assert.Equal(HttpStatusCode.OK, (await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(body))).StatusCode);
+
+        var lines = app.Logs.Lines.Skip(linesBefore).Select(l => l.Message).ToList();
+        Assert.Contains(lines, l => l.StartsWith("Quarantined", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Any(char.IsControl));
+    }
+
+    [Fact]
     public async Task A_rotated_token_is_accepted_too()
     {
         var response = await app.CreateAuthorizedClient(ListenerApp.RotatedToken).PostAsync("/v1/events", Envelope("tag-delete-side-effect"));

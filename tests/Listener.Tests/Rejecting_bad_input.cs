@@ -86,6 +86,10 @@ public class Rejecting_bad_input(ListenerApp app) : IClassFixture<ListenerApp>
         Target("tag with a slash", "tag", "v1/x");
         Target("tag starting with a dot", "tag", ".v1");
         Target("media type with spaces", "mediaType", "application/json; x=1 y");
+        Target("media type with an escape sequence", "mediaType", "application/vnd.oci.image.manifest.v1+json\u001b[2J");
+        Target("media type with a NUL", "mediaType", "application/vnd.oci.image.manifest.v1+json\u0000");
+        Target("media type with a line break", "mediaType", "application/json\nforged: log line");
+        Target("media type with a non-ASCII letter", "mediaType", "application/vnd.oci.image.manifest.v1+jsón");
 
         // Missing fields.
         foreach (var field in new[] { "id", "timestamp", "action", "target" })

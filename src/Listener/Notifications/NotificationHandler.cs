@@ -79,7 +79,7 @@ public sealed partial class NotificationHandler(
             }
             catch (BadHttpRequestException e)
             {
-                LogBadRequest(logger, e.Message);
+                LogBadRequest(logger, LogText.Printable(e.Message, 512));
                 return Rejected(e.StatusCode, Results.StatusCode(e.StatusCode));
             }
         }
@@ -121,7 +121,7 @@ public sealed partial class NotificationHandler(
             metrics.PublishFailures.Inc();
             if (toPublish.Count > 0)
                 _ = Task.Run(CountIfQueueFullAsync); // after the answer, never delaying it
-            LogNotEnqueued(logger, toPublish.Count, quarantineReason is not null, e.GetType().Name, e.Message);
+            LogNotEnqueued(logger, toPublish.Count, quarantineReason is not null, e.GetType().Name, LogText.Printable(e.Message, 512));
             context.Response.Headers.RetryAfter = "1";
             return (StatusCodes.Status503ServiceUnavailable, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
                 detail: "The message broker did not confirm the events; retry."));
@@ -139,7 +139,7 @@ public sealed partial class NotificationHandler(
         foreach (var (action, _) in invalid)
             metrics.Events.WithLabels(action, EventOutcomes.Quarantined).Inc();
         if (quarantineReason is not null)
-            LogQuarantined(logger, body.Bytes.Length, quarantineReason);
+            LogQuarantined(logger, body.Bytes.Length, LogText.Printable(quarantineReason, 1024));
 
         tally.Published = toPublish.Count;
         tally.Ignored = ignored.Count;

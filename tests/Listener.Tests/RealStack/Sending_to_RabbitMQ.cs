@@ -196,21 +196,45 @@ public class Sending_to_RabbitMQ(RabbitMqStack stack) : IClassFixture<RabbitMqSt
     public async Task Two_Authorization_header_lines_as_distribution_sends_a_list_are_accepted_when_one_is_valid()
     {
         var (body, eventId) = UniqueEnvelope();
-        using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync(IPAddress.Loopback, stack.Listener.Port);
-        var stream = socket.GetStream();
         var head = "POST /v1/events HTTP/1.1\r\nHost: listener\r\n" +
             "Authorization: Bearer an-old-token-that-was-rotated-out\r\n" +
             $"Authorization: Bearer {KestrelListener.Token}\r\n" +
             $"Content-Type: {V1}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head).Concat(body).ToArray());
-
-        using var reader = new StreamReader(stream);
-        var statusLine = await reader.ReadLineAsync();
+        string? statusLine = null;
+        // As the registry does: a 503 (the broker slow on a busy machine) is retried; a 401 would be final.
+        for (var attempt = 0; attempt < 5 && statusLine?.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) != true; attempt++)
+        {
+            using var socket = new System.Net.Sockets.TcpClient();
+            await socket.ConnectAsync(IPAddress.Loopback, stack.Listener.Port);
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head).Concat(body).ToArray());
+            using var reader = new StreamReader(stream);
+            statusLine = await reader.ReadLineAsync();
+            Assert.DoesNotContain("401", statusLine, StringComparison.Ordinal);
+        }
 
         Assert.StartsWith("HTTP/1.1 200", statusLine, StringComparison.Ordinal);
         var queued = await Broker.DrainAsync(stack.RabbitMqUri, QueueNames.RegistryEvents);
         Assert.Contains(queued, m => m.MessageId == MessageIdOf(eventId));
+    }
+
+    [Fact]
+    public async Task A_content_type_longer_than_an_AMQP_property_still_gets_the_envelope_quarantined()
+    {
+        using var client = stack.Listener.CreateAuthorizedHttpClient();
+        await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName);
+        var contentType = $"{V1}; padding={new string('p', 400)}";
+        var malformed = Encoding.UTF8.GetBytes("{\"events\": \"not a list\"}");
+        var content = new ByteArrayContent(malformed);
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        var response = await client.PostAsync("/v1/events", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var kept = Assert.Single(await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName));
+        Assert.Equal(malformed, kept.Body);
+        Assert.Null(kept.ContentType);
+        Assert.Equal(contentType, kept.HeaderText("content-type"));
     }
 
     [Fact]
