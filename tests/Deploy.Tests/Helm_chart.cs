@@ -110,6 +110,19 @@ public partial class Helm_chart
     }
 
     [Fact]
+    public void The_listener_keeps_serving_a_few_seconds_after_it_is_told_to_stop()
+    {
+        var deployment = File.ReadAllText(Path.Combine(RepositoryFiles.Chart, "templates", "listener-deployment.yaml"));
+        Assert.Matches(@"lifecycle:\s+preStop:\s+sleep:\s+seconds: \{\{ \.Values\.listener\.preStopSleepSeconds \}\}", deployment);
+        var values = RepositoryFiles.LoadYaml(Path.Combine(RepositoryFiles.Chart, "values.yaml"));
+        var listener = RepositoryFiles.Child(values, "listener")!;
+        var sleep = int.Parse(RepositoryFiles.Scalar(listener, "preStopSleepSeconds")!, System.Globalization.CultureInfo.InvariantCulture);
+        var grace = int.Parse(RepositoryFiles.Scalar(listener, "terminationGracePeriodSeconds")!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(sleep, 1, 30);
+        Assert.True(sleep + 10 < grace, "preStop sleep plus the 10 s shutdown timeout must fit in the grace period");
+    }
+
+    [Fact]
     public void The_pods_run_locked_down()
     {
         var values = RepositoryFiles.LoadYaml(Path.Combine(RepositoryFiles.Chart, "values.yaml"));

@@ -12,9 +12,16 @@ namespace RegistryIntegrity.Listener.Monitoring;
 /// when something is sent. The quarantine's connection is the Listener's own, so it serves as the
 /// probe; it reconnects on the probe after an outage.
 /// </summary>
-public sealed class BrokerReadinessCheck(RabbitMqQuarantine broker, EventsQueue eventsQueue, IOptions<ListenerOptions> options, TimeProvider time) : IHealthCheck
+public sealed class BrokerReadinessCheck(RabbitMqQuarantine broker, EventsQueue eventsQueue, ListenerMetrics metrics, IOptions<ListenerOptions> options, TimeProvider time) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var result = await CheckAsync(cancellationToken);
+        metrics.BrokerReachable.Set(result.Status == HealthStatus.Healthy ? 1 : 0);
+        return result;
+    }
+
+    private async Task<HealthCheckResult> CheckAsync(CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(options.Value.PublishTimeout * 2, time);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);

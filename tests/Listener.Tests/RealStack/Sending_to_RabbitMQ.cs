@@ -76,6 +76,8 @@ public class Sending_to_RabbitMQ(RabbitMqStack stack) : IClassFixture<RabbitMqSt
         try
         {
             await RabbitMqStack.WaitForReadinessAsync(stack.Listener, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30));
+            // What RegistryListenerPublishFailing sees while no notification reaches a not-ready Listener.
+            Assert.Equal(0, stack.Listener.Metrics.BrokerReachable.Value);
 
             var clock = Stopwatch.StartNew();
             var refused = await client.PostAsync("/v1/events", Content(body));
