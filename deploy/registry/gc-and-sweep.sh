@@ -37,12 +37,44 @@ fi
 
 log() { echo "gc-and-sweep: $*" >&2; }
 
+# The flags are read as the registry's own flag library (cobra/pflag) reads them, so that no
+# spelling of -m slips past the 2.x check below: --delete-untagged[=BOOL], -m, -m=BOOL, and short
+# flags combined (-dm, -md=true). BOOL is what Go's strconv.ParseBool takes; the last one wins;
+# "--" ends the flags.
+parse_bool() {
+  case "$1" in
+    1 | t | T | true | TRUE | True) echo yes ;;
+    0 | f | F | false | FALSE | False) echo no ;;
+    *) log "not a boolean: '$1' (use true or false)"; exit 64 ;;
+  esac
+}
+
 dry_run=no
 delete_untagged=no
 for arg in "$@"; do
   case "$arg" in
-    -d | --dry-run | --dry-run=true) dry_run=yes ;;
-    -m | --delete-untagged | --delete-untagged=true) delete_untagged=yes ;;
+    --) break ;;
+    --dry-run) dry_run=yes ;;
+    --dry-run=*) dry_run=$(parse_bool "${arg#*=}") || exit 64 ;;
+    --delete-untagged) delete_untagged=yes ;;
+    --delete-untagged=*) delete_untagged=$(parse_bool "${arg#*=}") || exit 64 ;;
+    --*) ;;
+    -?*)
+      shorts=${arg#-}
+      while [ -n "$shorts" ]; do
+        flag=${shorts:0:1}
+        shorts=${shorts:1}
+        value=yes
+        if [ "${shorts:0:1}" = "=" ]; then
+          value=$(parse_bool "${shorts:1}") || exit 64
+          shorts=
+        fi
+        case "$flag" in
+          d) dry_run=$value ;;
+          m) delete_untagged=$value ;;
+        esac
+      done
+      ;;
   esac
 done
 
@@ -54,10 +86,17 @@ fi
 # distribution 2.x: `-m` deletes the untagged children (platform images, attestations)
 # of TAGGED indexes (distribution#3004, #3178; fixed in 3.0). That is how the incident
 # this product exists for happened.
+# A version that cannot be read counts as 2.x.
 if [ "$delete_untagged" = yes ] && [ "${GC_ALLOW_DELETE_UNTAGGED_ON_2X:-}" != yes ]; then
   version=$("$REGISTRY_BIN" --version 2>/dev/null || true)
-  if printf '%s\n' "$version" | grep -Eq '[[:space:]]v?2\.[0-9]'; then
-    log "refusing --delete-untagged on distribution 2.x ($version): it deletes the children of tagged indexes."
+  major=$(printf '%s\n' "$version" | grep -Eo '(^|[[:space:]])v?[0-9]+\.[0-9]+' | head -n 1 | tr -dc '0-9.' | cut -d. -f1)
+  if [ -z "$major" ]; then
+    log "refusing --delete-untagged: cannot read the registry version from '$REGISTRY_BIN --version' ('$version')."
+    log "set GC_ALLOW_DELETE_UNTAGGED_ON_2X=yes to run it anyway."
+    exit 64
+  fi
+  if [ "$major" -lt 3 ]; then
+    log "refusing --delete-untagged on distribution $major.x ($version): it deletes the children of tagged indexes."
     log "set GC_ALLOW_DELETE_UNTAGGED_ON_2X=yes to run it anyway."
     exit 64
   fi

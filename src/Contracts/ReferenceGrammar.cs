@@ -19,7 +19,13 @@ public static partial class ReferenceGrammar
     /// <summary>Known algorithms with their hex lengths: sha256 (64) and sha512 (128).</summary>
     public static bool IsDigest(string? value) => value is not null && DigestRegex().IsMatch(value);
 
-    [GeneratedRegex(@"\A[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\z", RegexOptions.CultureInvariant)]
+    // name := [domain-and-port "/"] path-component ("/" path-component)*, as distribution/reference's
+    // regexp.go: the first component may be a domain (uppercase letters, a port, an IPv6 literal in
+    // brackets), e.g. "MyOrg/app" or "host:5000/app", which the registry accepts as a repository name.
+    [GeneratedRegex(
+        @"\A(?:(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?/)?"
+        + @"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\z",
+        RegexOptions.CultureInvariant)]
     private static partial Regex RepositoryRegex();
 
     [GeneratedRegex(@"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\z", RegexOptions.CultureInvariant)]

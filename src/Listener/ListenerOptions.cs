@@ -30,9 +30,18 @@ public sealed class ListenerOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan RequestBodyTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Open connections at most; a registry holds one per endpoint, scrapers and probes a few more.</summary>
+    /// <summary>
+    /// Open connections at most, counted per port (the notification port and the management port
+    /// each have their own). A registry holds one per endpoint; the limit is high so that clients
+    /// holding idle sockets cannot take the registry's place. Unauthenticated connections never get
+    /// a body buffered, so an idle one costs a few kilobytes.
+    /// </summary>
     [Range(4, 100_000)]
-    public int MaxConcurrentConnections { get; set; } = 256;
+    public int MaxConcurrentConnections { get; set; } = 16_384;
+
+    /// <summary>An idle connection is closed after this (Kestrel's default is 130 s), so held sockets free their slot soon.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>On SIGTERM, how long in-flight requests may take to finish before the process exits.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
@@ -60,12 +69,28 @@ public sealed class QuarantineOptions
     public int MaxBodyBytes { get; set; } = 64 * 1024;
 }
 
+/// <summary>
+/// A token read from a file (a Kubernetes secret created with <c>--from-file</c>) usually ends with a
+/// newline that the registry's header does not carry: surrounding whitespace is not part of a token.
+/// </summary>
+internal sealed class TrimBearerTokens : IPostConfigureOptions<ListenerOptions>
+{
+    public void PostConfigure(string? name, ListenerOptions options) =>
+        options.BearerTokens = [.. options.BearerTokens.Select(t => t?.Trim() ?? "")];
+}
+
 internal sealed class ListenerOptionsValidator : IValidateOptions<ListenerOptions>
 {
     public ValidateOptionsResult Validate(string? name, ListenerOptions options)
     {
         if (options.BearerTokens.Any(string.IsNullOrWhiteSpace))
             return ValidateOptionsResult.Fail("Listener:BearerTokens contains an empty token.");
+        for (var i = 0; i < options.BearerTokens.Count; i++)
+        {
+            // Surrounding whitespace was trimmed (see TrimBearerTokens); what is left inside can never match a header.
+            if (options.BearerTokens[i].Any(c => char.IsWhiteSpace(c) || c == ','))
+                return ValidateOptionsResult.Fail($"Listener:BearerTokens:{i} contains whitespace or a comma, which a bearer token sent in a header never does.");
+        }
         if (options.BearerTokens.Any(t => t.Length < 16))
             return ValidateOptionsResult.Fail("Listener:BearerTokens: every token must be at least 16 characters long.");
         if (options.BasicCredentials.Any(c => string.IsNullOrWhiteSpace(c.Username) || c.Username.Contains(':', StringComparison.Ordinal)))

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Prometheus;
 using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Contracts.Hosting;
 using RegistryIntegrity.Listener.Authentication;
 using RegistryIntegrity.Listener.Monitoring;
 using RegistryIntegrity.Listener.Notifications;
@@ -25,7 +26,9 @@ public static class ListenerServiceExtensions
             .BindConfiguration(ListenerOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IPostConfigureOptions<ListenerOptions>, TrimBearerTokens>();
         services.AddSingleton<IValidateOptions<ListenerOptions>, ListenerOptionsValidator>();
+        builder.AddManagementPort();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ListenerOptions>>((kestrel, options) => ConfigureKestrel(kestrel, options.Value));
         // Kestrel stops first (it is the last hosted service to start) and lets in-flight requests
         // finish within this time; the bus stops after it, so their sends still get confirmed.
@@ -35,7 +38,7 @@ public static class ListenerServiceExtensions
         services.AddSingleton<ListenerMetrics>();
         services.AddSingleton<SourceInstanceTracker>();
         services.AddSingleton<WebhookAuthenticator>();
-        services.AddSingleton<QuorumEventsQueue>();
+        services.AddSingleton<EventsQueue>();
         services.AddSingleton<RegistryEventPublisher>();
         services.AddSingleton<RabbitMqQuarantine>();
         services.AddSingleton<IQuarantine>(provider => provider.GetRequiredService<RabbitMqQuarantine>());
@@ -57,6 +60,7 @@ public static class ListenerServiceExtensions
         if (app.Services.GetRequiredService<IOptions<ListenerOptions>>().Value.AllowAnonymous)
             app.Logger.LogWarning("Listener:AllowAnonymous is set: notifications are accepted without credentials.");
 
+        app.UseManagementPort(app.Configuration);
         app.MapNotificationEndpoint();
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
         // Ready: the broker check and MassTransit's bus check (started or not). Degraded counts as not ready.
@@ -73,7 +77,8 @@ public static class ListenerServiceExtensions
     {
         kestrel.AddServerHeader = false;
         var limits = kestrel.Limits;
-        limits.MaxConcurrentConnections = options.MaxConcurrentConnections;
+        kestrel.LimitConnectionsPerPort(options.MaxConcurrentConnections);
+        limits.KeepAliveTimeout = options.KeepAliveTimeout;
         limits.MaxConcurrentUpgradedConnections = 0;
         // The handler checks MaxBodyBytes itself and answers 413; this stops Kestrel reading beyond it.
         limits.MaxRequestBodySize = options.MaxBodyBytes;

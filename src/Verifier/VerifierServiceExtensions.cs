@@ -9,6 +9,7 @@ using Npgsql;
 using Prometheus;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Contracts.Hosting;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
@@ -28,6 +29,7 @@ public static class VerifierServiceExtensions
     {
         foreach (var warning in VerifierSettings.Check(builder.Configuration, VerifierParts.Service))
             (warnings ?? Console.Error).WriteLine($"warning: {warning}");
+        builder.AddManagementPort();
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
@@ -37,6 +39,7 @@ public static class VerifierServiceExtensions
 
         var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
         var quorumQueues = builder.Configuration.GetValue<bool>(QueueNames.QuorumQueuesKey);
+        var eventsQueueMaxLength = builder.Configuration.GetValue(QueueNames.EventsQueueMaxLengthKey, QueueNames.DefaultEventsQueueMaxLength);
         builder.Services.AddSweeps();
         builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddMassTransit(bus =>
@@ -58,6 +61,8 @@ public static class VerifierServiceExtensions
                     // Infrastructure failures (store down) are retried; a broken image is a verdict, not an exception.
                     if (quorumQueues)
                         endpoint.SetQuorumQueue();
+                    foreach (var (key, value) in QueueNames.EventsQueueArguments(eventsQueueMaxLength))
+                        endpoint.SetQueueArgument(key, value);
                     endpoint.UseMessageRetry(RetryInfrastructureFailures);
                     endpoint.PrefetchCount = 32;
                     endpoint.ConcurrentMessageLimit = 8;
@@ -166,6 +171,7 @@ public static class VerifierServiceExtensions
             app.Logger.LogWarning("Api:Tokens is not set: anyone who can reach the API can start sweeps.");
         VerifierMetrics.RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
         SweepMetrics.RefreshBeforeEachScrape(app.Services.GetRequiredService<ISweepStore>());
+        app.UseManagementPort(app.Configuration);
         app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
         app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapMetrics("/metrics");

@@ -93,6 +93,36 @@ public partial class Helm_chart
     }
 
     [Fact]
+    public void Probes_and_metrics_use_the_management_port_and_not_the_service_port()
+    {
+        var templates = Path.Combine(RepositoryFiles.Chart, "templates");
+        var configMap = File.ReadAllText(Path.Combine(templates, "configmap.yaml"));
+        Assert.Equal(2, Regex.Matches(configMap, "Management__Port: \"8081\"").Count);
+        foreach (var component in (string[])["listener", "verifier"])
+        {
+            var deployment = File.ReadAllText(Path.Combine(templates, $"{component}-deployment.yaml"));
+            Assert.Matches(@"- name: management\s+containerPort: 8081", deployment);
+            Assert.Equal(3, Regex.Matches(deployment, @"httpGet:\s+path: /healthz/\w+\s+port: management\b").Count);
+            Assert.DoesNotMatch(@"port: http\b", deployment);
+            Assert.Matches(@"- name: management\s+port: 8081\s+targetPort: management", File.ReadAllText(Path.Combine(templates, $"{component}-service.yaml")));
+        }
+        Assert.Matches(@"- port: management\s+path: /metrics", File.ReadAllText(Path.Combine(templates, "servicemonitor.yaml")));
+    }
+
+    [Fact]
+    public void The_listener_keeps_serving_a_few_seconds_after_it_is_told_to_stop()
+    {
+        var deployment = File.ReadAllText(Path.Combine(RepositoryFiles.Chart, "templates", "listener-deployment.yaml"));
+        Assert.Matches(@"lifecycle:\s+preStop:\s+sleep:\s+seconds: \{\{ \.Values\.listener\.preStopSleepSeconds \}\}", deployment);
+        var values = RepositoryFiles.LoadYaml(Path.Combine(RepositoryFiles.Chart, "values.yaml"));
+        var listener = RepositoryFiles.Child(values, "listener")!;
+        var sleep = int.Parse(RepositoryFiles.Scalar(listener, "preStopSleepSeconds")!, System.Globalization.CultureInfo.InvariantCulture);
+        var grace = int.Parse(RepositoryFiles.Scalar(listener, "terminationGracePeriodSeconds")!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(sleep, 1, 30);
+        Assert.True(sleep + 10 < grace, "preStop sleep plus the 10 s shutdown timeout must fit in the grace period");
+    }
+
+    [Fact]
     public void The_pods_run_locked_down()
     {
         var values = RepositoryFiles.LoadYaml(Path.Combine(RepositoryFiles.Chart, "values.yaml"));

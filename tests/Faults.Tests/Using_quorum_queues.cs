@@ -49,7 +49,10 @@ public sealed class Using_quorum_queues(QuorumProduct product) : IClassFixture<Q
         await using var channel = await connection.CreateChannelAsync();
         try
         {
-            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?> { ["x-queue-type"] = type });
+            // The events queue is also declared bounded: its arguments must be repeated too.
+            var arguments = queue == QueueNames.RegistryEvents ? QueueNames.EventsQueueArguments(QueueNames.DefaultEventsQueueMaxLength) : [];
+            arguments["x-queue-type"] = type;
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments);
             return true;
         }
         catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 406)

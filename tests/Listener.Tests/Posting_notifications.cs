@@ -62,10 +62,75 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
     }
 
     [Fact]
+    public async Task A_hostile_instance_id_is_treated_as_absent_and_logged_nowhere()
+    {
+        const string instanceId = "31ecb4b3-0411-481f-8346-1b9cd8d2da46";
+        var hostile = "a\r\n\u001b[31mINFO forged line " + new string('x', 100);
+        var eventId = Guid.NewGuid().ToString();
+        var body = Encoding.UTF8.GetString(RegistryFixtures.Body("manifest-push-by-tag"))
+            .Replace(RegistryFixtures.Event("manifest-push-by-tag").Id!, eventId, StringComparison.Ordinal)
+            .Replace(instanceId, System.Text.Json.JsonEncodedText.Encode(hostile).ToString(), StringComparison.Ordinal);
+        var changes = app.Metrics.SourceInstanceChanges.Value;
+        var linesBefore = app.Logs.Lines.Count;
+
+        var response = await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(Encoding.UTF8.GetBytes(body)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null((await SentAsync<ManifestPushed>(eventId)).SourceInstanceId);
+        Assert.Equal(changes, app.Metrics.SourceInstanceChanges.Value);
+        Assert.DoesNotContain(app.Logs.Lines.Skip(linesBefore), l => l.Message.Contains("forged", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Control_characters_from_the_wire_reach_no_log_line_unescaped()
+    {
+        var linesBefore = app.Logs.Lines.Count;
+        byte[][] bodies =
+        [
+            Encoding.UTF8.GetBytes("{\"events\": [\u001b[2J\r\nforged"),
+            [(byte)'{', 0x1b, (byte)'[', (byte)'2', (byte)'J', 0x0a, 0x00],
+            Encoding.UTF8.GetBytes("{\"events\": [{\"action\": \"push\u0007\r\n\"}]}"),
+        ];
+
+        foreach (var body in bodies)
+            Assert.Equal(HttpStatusCode.OK, (await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(body))).StatusCode);
+
+        var lines = app.Logs.Lines.Skip(linesBefore).Select(l => l.Message).ToList();
+        Assert.Contains(lines, l => l.StartsWith("Quarantined", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Any(char.IsControl));
+    }
+
+    [Fact]
     public async Task A_rotated_token_is_accepted_too()
     {
         var response = await app.CreateAuthorizedClient(ListenerApp.RotatedToken).PostAsync("/v1/events", Envelope("tag-delete-side-effect"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("two header lines")]
+    [InlineData("one joined line")]
+    public async Task Any_one_valid_credential_among_the_registrys_list_of_Authorization_values_is_accepted(string shape)
+    {
+        string[] values = ["Bearer not-the-configured-token-0000", $"Bearer {ListenerApp.RotatedToken}"];
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Envelope("tag-delete-side-effect") };
+        if (shape == "two header lines")
+            request.Headers.TryAddWithoutValidation("Authorization", values);
+        else
+            request.Headers.TryAddWithoutValidation("Authorization", string.Join(',', values));
+
+        var response = await app.CreateClient().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_list_of_wrong_credentials_is_401()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Envelope("tag-delete-side-effect") };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer wrong-token-0000000000000,Basic Zm9vOmJhcg==,");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().SendAsync(request)).StatusCode);
     }
 
     [Fact]
@@ -154,17 +219,27 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
     [InlineData("application/xml")]
     [InlineData("application/jsonx")]
     [InlineData(null)]
-    public async Task A_wrong_or_missing_content_type_is_415(string? contentType)
+    public async Task A_wrong_or_missing_content_type_from_the_registry_is_quarantined_and_answered_200(string? contentType)
     {
-        var response = await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(RegistryFixtures.Body("manifest-push-by-tag"), contentType));
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var body = RegistryFixtures.Body("manifest-push-by-tag");
+        var quarantined = app.Metrics.Events.WithLabels("unknown", "quarantined").Value;
+
+        var response = await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(body, contentType));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var kept = app.Quarantine.Recent[^1];
+        Assert.Equal(body, kept.Body.ToArray());
+        Assert.Contains("Content-Type", kept.Reason, StringComparison.Ordinal);
+        Assert.Equal(quarantined + 1, app.Metrics.Events.WithLabels("unknown", "quarantined").Value);
     }
 
     [Fact]
-    public async Task An_oversized_body_is_413_whether_announced_or_chunked()
+    public async Task An_oversized_body_from_the_registry_is_quarantined_cut_whether_announced_or_chunked()
     {
         var announced = await app.CreateAuthorizedClient().PostAsync("/v1/events", Body(new byte[65537]));
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, announced.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, announced.StatusCode);
+        Assert.Equal(65536, app.Quarantine.Recent[^1].Body.Length);
+        Assert.Equal(65537, app.Quarantine.Recent[^1].SentLength);
 
         var chunked = new StreamContent(new MemoryStream(new byte[200_000]));
         chunked.Headers.ContentType = MediaTypeHeaderValue.Parse(V1);
@@ -172,7 +247,16 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
         request.Headers.TransferEncodingChunked = true;
         var client = app.CreateAuthorizedClient();
         var response = await client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(-1, app.Quarantine.Recent[^1].SentLength);
+        Assert.Contains("exceeds 65536 bytes", app.Quarantine.Recent[^1].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_credentials_a_wrong_content_type_or_an_oversized_body_is_still_401()
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().PostAsync("/v1/events", Body(new byte[65537]))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().PostAsync("/v1/events", Body(RegistryFixtures.Body("manifest-push-by-tag"), "text/plain"))).StatusCode);
     }
 
     [Theory]
@@ -308,7 +392,7 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
     }
 
     [Fact]
-    public async Task A_registry_instance_id_seen_for_the_first_time_is_counted_once()
+    public async Task A_registry_instance_id_that_replaces_a_known_one_is_counted_once()
     {
         var changes = app.Metrics.SourceInstanceChanges.Value;
         var template = Encoding.UTF8.GetString(RegistryFixtures.Body("manifest-pull-get-by-tag"));
@@ -317,7 +401,8 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
         var second = Guid.NewGuid().ToString();
         var client = app.CreateAuthorizedClient();
 
-        foreach (var id in new[] { first, first, second, first })
+        // The fixture's own id first: the very first id a Listener sees is not a restart.
+        foreach (var id in new[] { instanceId, first, first, second, first })
             await client.PostAsync("/v1/events", Body(Encoding.UTF8.GetBytes(template.Replace(instanceId, id, StringComparison.Ordinal))));
 
         Assert.Equal(changes + 2, app.Metrics.SourceInstanceChanges.Value);
@@ -338,8 +423,10 @@ public class Posting_notifications(ListenerApp app) : IClassFixture<ListenerApp>
         Assert.Matches("registry_integrity_listener_request_duration_seconds_bucket\\{code=\"200\",le=\"0.001\"\\}", metrics);
         Assert.Contains("registry_integrity_listener_publish_failures_total ", metrics, StringComparison.Ordinal);
         Assert.Matches("registry_integrity_listener_last_event_timestamp_seconds [1-9]", metrics);
-        Assert.Matches("registry_integrity_listener_source_instance_changes_total [1-9]", metrics);
-        Assert.Matches("registry_integrity_listener_last_source_instance_change_timestamp_seconds [1-9]", metrics);
+        Assert.Contains("registry_integrity_listener_source_instance_changes_total ", metrics, StringComparison.Ordinal);
+        Assert.Contains("registry_integrity_listener_last_source_instance_change_timestamp_seconds ", metrics, StringComparison.Ordinal);
+        Assert.Contains("registry_integrity_listener_events_queue_full_total ", metrics, StringComparison.Ordinal);
+        Assert.Contains("registry_integrity_listener_broker_reachable ", metrics, StringComparison.Ordinal);
         Assert.Contains("process_cpu_seconds_total", metrics, StringComparison.Ordinal);
     }
 

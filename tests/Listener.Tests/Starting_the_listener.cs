@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using RegistryIntegrity.Contracts.Settings;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace RegistryIntegrity.Listener.Tests;
 
@@ -39,6 +41,29 @@ public class Starting_the_listener
     public void Without_any_credential_refuses_to_start()
     {
         Assert.Contains("AllowAnonymous", SingleProblem([], withToken: false), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("a-long-enough-token-0123\n")]
+    [InlineData("a-long-enough-token-0123\r\n")]
+    [InlineData("  a-long-enough-token-0123\t")]
+    public void A_token_with_surrounding_whitespace_matches_the_token_without_it(string configured)
+    {
+        using var app = new UnconfiguredApp(new() { ["Listener:BearerTokens:0"] = configured });
+        using var client = app.CreateClient();
+        var authenticator = app.Services.GetRequiredService<RegistryIntegrity.Listener.Authentication.WebhookAuthenticator>();
+
+        Assert.True(authenticator.IsAuthorized("Bearer a-long-enough-token-0123"));
+    }
+
+    [Theory]
+    [InlineData("a-long-enough token-0123")]
+    [InlineData("a-long-enough-token,0123")]
+    public void A_token_with_whitespace_or_a_comma_inside_refuses_to_start_naming_the_key(string configured)
+    {
+        using var app = new UnconfiguredApp(new() { ["Listener:BearerTokens:0"] = "another-long-enough-token", ["Listener:BearerTokens:1"] = configured });
+        var error = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
+        Assert.Contains("Listener:BearerTokens:1", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

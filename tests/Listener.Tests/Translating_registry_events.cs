@@ -28,6 +28,19 @@ public class Translating_registry_events
         Assert.NotNull(message.Tag);
     }
 
+    [Theory]
+    [InlineData("MyOrg/app")]
+    [InlineData("host:5000/app")]
+    [InlineData("registry.example.com/team/app")]
+    public void A_repository_whose_first_component_looks_like_a_domain_is_published_not_quarantined(string repository)
+    {
+        var source = RegistryFixtures.Event("manifest-push-by-tag");
+        var translated = EventTranslator.Translate(source with { Target = source.Target! with { Repository = repository } });
+
+        Assert.Equal(EventOutcome.Publish, translated.Outcome);
+        Assert.Equal(repository, Assert.IsType<ManifestPushed>(translated.Message).Repository);
+    }
+
     [Fact]
     public void A_child_manifest_pushed_by_digest_has_no_tag()
     {

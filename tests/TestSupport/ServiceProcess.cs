@@ -13,13 +13,17 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _output = new();
     private string _readyPath = "/healthz/ready";
 
-    private ServiceProcess(Process process, Uri baseUri)
+    private ServiceProcess(Process process, Uri baseUri, Uri managementUri)
     {
         _process = process;
         BaseUri = baseUri;
+        ManagementUri = managementUri;
     }
 
     public Uri BaseUri { get; }
+
+    /// <summary>Where probes and metrics are served: the <c>Management__Port</c> given in the environment, else <see cref="BaseUri"/>.</summary>
+    public Uri ManagementUri { get; }
 
     public int ProcessId => _process.Id;
 
@@ -51,7 +55,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             startInfo.Environment[name] = value;
 
         var process = new Process { StartInfo = startInfo };
-        var service = new ServiceProcess(process, baseUri) { _readyPath = readyPath };
+        var managementUri = environment.TryGetValue("Management__Port", out var managementPort) ? new Uri($"http://127.0.0.1:{managementPort}") : baseUri;
+        var service = new ServiceProcess(process, baseUri, managementUri) { _readyPath = readyPath };
         process.OutputDataReceived += (_, e) => service.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => service.Keep(e.Data);
         process.Start();
@@ -71,7 +76,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public async Task WaitUntilReadyAsync(TimeSpan within)
     {
-        using var http = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { BaseAddress = ManagementUri, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + within;
         while (true)
         {

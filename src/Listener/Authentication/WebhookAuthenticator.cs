@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace RegistryIntegrity.Listener.Authentication;
 
@@ -33,11 +34,35 @@ public sealed class WebhookAuthenticator
     /// <summary>The <c>WWW-Authenticate</c> values of a 401.</summary>
     public string[] Challenges { get; }
 
-    public bool IsAuthorized(string? authorizationHeader)
+    /// <summary>Most credentials looked at in one request (a registry sends one or two, its config's list).</summary>
+    public const int MaxCredentials = 8;
+
+    /// <summary>
+    /// Whether any one of the credentials is valid. The registry's <c>headers.Authorization</c> is a
+    /// list: two values arrive as two header lines, which Kestrel may also join as <c>Bearer a,Bearer b</c>.
+    /// A credential (token68) never contains a comma, so each comma-separated part is one credential.
+    /// </summary>
+    public bool IsAuthorized(StringValues authorizationHeaders)
     {
         if (_allowAnonymous)
             return true;
-        var header = authorizationHeader.AsSpan().Trim();
+        var looked = 0;
+        var match = false;
+        foreach (var header in authorizationHeaders)
+        {
+            foreach (var range in header.AsSpan().Split(','))
+            {
+                if (++looked > MaxCredentials)
+                    return match;
+                match |= IsAuthorizedCredential(header.AsSpan()[range]);
+            }
+        }
+        return match;
+    }
+
+    private bool IsAuthorizedCredential(ReadOnlySpan<char> credential)
+    {
+        var header = credential.Trim();
         var space = header.IndexOf(' ');
         if (space <= 0)
             return false;

@@ -2,6 +2,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Listener.Quarantine;
 
+using RegistryIntegrity.Listener.Publishing;
+
 namespace RegistryIntegrity.Listener.Monitoring;
 
 /// <summary>
@@ -10,17 +12,30 @@ namespace RegistryIntegrity.Listener.Monitoring;
 /// when something is sent. The quarantine's connection is the Listener's own, so it serves as the
 /// probe; it reconnects on the probe after an outage.
 /// </summary>
-public sealed class BrokerReadinessCheck(RabbitMqQuarantine broker, IOptions<ListenerOptions> options, TimeProvider time) : IHealthCheck
+public sealed class BrokerReadinessCheck(RabbitMqQuarantine broker, EventsQueue eventsQueue, ListenerMetrics metrics, IOptions<ListenerOptions> options, TimeProvider time) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var result = await CheckAsync(cancellationToken);
+        metrics.BrokerReachable.Set(result.Status == HealthStatus.Healthy ? 1 : 0);
+        return result;
+    }
+
+    private async Task<HealthCheckResult> CheckAsync(CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(options.Value.PublishTimeout * 2, time);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            return await broker.TryConnectAsync(timeout.Token)
-                ? HealthCheckResult.Healthy("RabbitMQ takes connections.")
-                : HealthCheckResult.Unhealthy("RabbitMQ is unreachable: notifications are answered 503.");
+            if (!await broker.TryConnectAsync(timeout.Token))
+                return HealthCheckResult.Unhealthy("RabbitMQ is unreachable: notifications are answered 503.");
+            // Declared here, the queue costs the first notification nothing.
+            await eventsQueue.EnsureDeclaredAsync(timeout.Token);
+            return HealthCheckResult.Healthy("RabbitMQ takes connections.");
+        }
+        catch (Exception e) when (e is RabbitMQ.Client.Exceptions.BrokerUnreachableException or RabbitMQ.Client.Exceptions.OperationInterruptedException or IOException)
+        {
+            return HealthCheckResult.Unhealthy("The events queue could not be declared: notifications are answered 503.", e);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

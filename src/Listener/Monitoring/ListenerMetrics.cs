@@ -40,12 +40,18 @@ public sealed class ListenerMetrics : IDisposable
         PublishFailures = factory.CreateCounter(
             "registry_integrity_listener_publish_failures_total",
             "Notifications answered 503 because the broker did not confirm in time (events or quarantine).");
+        EventsQueueFull = factory.CreateCounter(
+            "registry_integrity_listener_events_queue_full_total",
+            "Notifications answered 503 because the broker refused their events: registry-integrity-events is at its maximum length (RabbitMq:EventsQueueMaxLength).");
+        BrokerReachable = factory.CreateGauge(
+            "registry_integrity_listener_broker_reachable",
+            "1 when the last readiness check reached RabbitMQ and the events queue, 0 when it did not (the Listener is then not ready, and the registry's notifications reach no Listener).");
         LastEventTimestamp = factory.CreateGauge(
             "registry_integrity_listener_last_event_timestamp_seconds",
             "Unix time of the last registry event published (the registry's own timestamp).");
         SourceInstanceChanges = factory.CreateCounter(
             "registry_integrity_listener_source_instance_changes_total",
-            "Registry instance ids (source.instanceID) seen for the first time. Each registry restart adds one: events queued in the old instance may be lost, a sweep is due.");
+            "Registry instance ids (source.instanceID) that replaced one this Listener had seen. Each registry restart adds one: events queued in the old instance may be lost, a sweep is due.");
         LastSourceInstanceChange = factory.CreateGauge(
             "registry_integrity_listener_last_source_instance_change_timestamp_seconds",
             "Unix time at which the Listener first saw the newest registry instance id.");
@@ -67,6 +73,10 @@ public sealed class ListenerMetrics : IDisposable
     public Histogram RequestDuration { get; }
 
     public Counter PublishFailures { get; }
+
+    public Counter EventsQueueFull { get; }
+
+    public Gauge BrokerReachable { get; }
 
     public Gauge LastEventTimestamp { get; }
 

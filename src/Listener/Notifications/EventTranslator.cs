@@ -18,7 +18,7 @@ public sealed record TranslatedEvent(EventOutcome Outcome, string Action, IRegis
 /// Validates a registry event and maps it to a contract. Pure logic: no I/O.
 /// 3.x serialises empty descriptor fields (<c>"digest":""</c>), so empty strings count as absent.
 /// </summary>
-public static class EventTranslator
+public static partial class EventTranslator
 {
     public const string BlobMediaType = "application/octet-stream";
     private static readonly string[] KnownActions = ["push", "pull", "mount", "delete"];
@@ -33,9 +33,7 @@ public static class EventTranslator
             return TranslatedEvent.Invalid(label, "action is missing");
         if (label == "unknown")
             return TranslatedEvent.Invalid(label, "action is not one of push, pull, mount, delete");
-        var instanceId = Blank(registryEvent.Source?.InstanceId);
-        if (instanceId is { Length: > 128 })
-            instanceId = null;
+        var instanceId = RegistryInstanceId.IsValid(registryEvent.Source?.InstanceId) ? registryEvent.Source!.InstanceId : null;
         if (action == "pull")
             return TranslatedEvent.Ignored(label, "pull", instanceId);
 
@@ -57,7 +55,7 @@ public static class EventTranslator
         if (tag is not null && !ReferenceGrammar.IsTag(tag))
             return TranslatedEvent.Invalid(label, "target.tag is not a valid tag");
         var mediaType = Blank(target.MediaType);
-        if (mediaType is not null && (mediaType.Length > 255 || mediaType.Any(char.IsWhiteSpace)))
+        if (mediaType is not null && !IsMediaType(mediaType))
             return TranslatedEvent.Invalid(label, "target.mediaType is not a media type");
         var fromRepository = Blank(target.FromRepository);
         if (fromRepository is not null && !ReferenceGrammar.IsRepository(fromRepository))
@@ -93,4 +91,10 @@ public static class EventTranslator
     }
 
     private static string? Blank(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    /// <summary>RFC 6838 <c>type/subtype</c> (restricted-name characters, 127 each), no parameters: what manifests and blobs carry.</summary>
+    private static bool IsMediaType(string value) => value.Length <= 255 && MediaTypePattern().IsMatch(value);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\z")]
+    private static partial System.Text.RegularExpressions.Regex MediaTypePattern();
 }

@@ -20,6 +20,7 @@ public sealed partial class NotificationHandler(
     IQuarantine quarantine,
     ListenerMetrics metrics,
     SourceInstanceTracker sourceInstances,
+    EventsQueue eventsQueue,
     IOptions<ListenerOptions> options,
     TimeProvider time,
     ILogger<NotificationHandler> logger)
@@ -58,20 +59,14 @@ public sealed partial class NotificationHandler(
             context.Response.Headers.WWWAuthenticate = authenticator.Challenges;
             return Rejected(StatusCodes.Status401Unauthorized, Results.Unauthorized());
         }
-        if (!IsAcceptedContentType(request.ContentType))
-        {
-            LogUnsupportedContentType(logger, request.ContentType);
-            return Rejected(StatusCodes.Status415UnsupportedMediaType, Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
-                detail: $"Content-Type must be one of {string.Join(", ", AcceptedMediaTypes)}."));
-        }
-
-        byte[]? body;
+        // Past authentication every answer is 200 or 503: the registry retries anything else forever.
+        RequestBody body;
         using (var bodyTimeout = new CancellationTokenSource(_options.RequestBodyTimeout, time))
         using (var reading = CancellationTokenSource.CreateLinkedTokenSource(bodyTimeout.Token, context.RequestAborted))
         {
             try
             {
-                body = await BodyReader.ReadAsync(request, _options.MaxBodyBytes, reading.Token);
+                body = await BodyReader.ReadAsync(context, _options.MaxBodyBytes, reading.Token);
             }
             catch (Exception) when (context.RequestAborted.IsCancellationRequested)
             {
@@ -82,42 +77,25 @@ public sealed partial class NotificationHandler(
                 LogBodyTooSlow(logger, _options.RequestBodyTimeout.TotalSeconds);
                 return Rejected(StatusCodes.Status408RequestTimeout, Results.StatusCode(StatusCodes.Status408RequestTimeout));
             }
-            catch (BadHttpRequestException e) when (e.StatusCode != StatusCodes.Status413PayloadTooLarge)
+            catch (BadHttpRequestException e)
             {
-                LogBadRequest(logger, e.Message);
+                LogBadRequest(logger, LogText.Printable(e.Message, 512));
                 return Rejected(e.StatusCode, Results.StatusCode(e.StatusCode));
             }
-            catch (BadHttpRequestException)
-            {
-                body = null;
-            }
         }
-        if (body is null)
+        if (body.TooLarge)
         {
-            LogTooLarge(logger, _options.MaxBodyBytes);
-            return Rejected(StatusCodes.Status413PayloadTooLarge, Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge,
-                detail: $"The body exceeds {_options.MaxBodyBytes} bytes."));
+            // The rest of the body is not read: close the connection rather than drain it.
+            context.Response.Headers.Connection = "close";
         }
 
         var toPublish = new List<IRegistryEvent>(1);
         var actions = new List<string>(1);
         var ignored = new List<string>(0);
         var invalid = new List<(string Action, string Reason)>(0);
-        string? envelopeProblem = null;
-        try
-        {
-            var envelope = JsonSerializer.Deserialize(body, NotificationJsonContext.Default.NotificationEnvelope);
-            if (envelope?.Events is not { Count: > 0 } events)
-                envelopeProblem = "the envelope has no events";
-            else if (events.Count > MaxEventsPerEnvelope)
-                envelopeProblem = $"the envelope has {events.Count} events, more than {MaxEventsPerEnvelope}";
-            else
-                Classify(events, toPublish, actions, ignored, invalid);
-        }
-        catch (JsonException e)
-        {
-            envelopeProblem = $"not a notification envelope: {e.Message}";
-        }
+        var envelopeProblem = body.TooLarge ? $"the body exceeds {_options.MaxBodyBytes} bytes"
+            : !IsAcceptedContentType(request.ContentType) ? $"Content-Type {LogText.Printable(request.ContentType)} is not one of {string.Join(", ", AcceptedMediaTypes)}"
+            : ParseEnvelope(body.Bytes, toPublish, actions, ignored, invalid);
 
         string? quarantineReason = envelopeProblem
             ?? (invalid.Count == 0 ? null : string.Join("; ", invalid.Select(i => $"{i.Action} event: {i.Reason}")));
@@ -128,7 +106,10 @@ public sealed partial class NotificationHandler(
             var publishing = publisher.PublishAsync(toPublish, sending.Token);
             var quarantining = quarantineReason is null
                 ? Task.CompletedTask
-                : quarantine.PutAsync(new QuarantinedNotification(body, request.ContentType, quarantineReason, time.GetUtcNow(), RemoteAddress(context)), sending.Token);
+                : quarantine.PutAsync(new QuarantinedNotification(body.Bytes, request.ContentType, quarantineReason, time.GetUtcNow(), RemoteAddress(context))
+                {
+                    SentLength = body.TooLarge ? request.ContentLength ?? -1 : null,
+                }, sending.Token);
             await Task.WhenAll(publishing, quarantining);
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
@@ -138,7 +119,9 @@ public sealed partial class NotificationHandler(
         catch (Exception e)
         {
             metrics.PublishFailures.Inc();
-            LogNotEnqueued(logger, toPublish.Count, quarantineReason is not null, e.GetType().Name, e.Message);
+            if (toPublish.Count > 0)
+                _ = Task.Run(CountIfQueueFullAsync); // after the answer, never delaying it
+            LogNotEnqueued(logger, toPublish.Count, quarantineReason is not null, e.GetType().Name, LogText.Printable(e.Message, 512));
             context.Response.Headers.RetryAfter = "1";
             return (StatusCodes.Status503ServiceUnavailable, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
                 detail: "The message broker did not confirm the events; retry."));
@@ -156,7 +139,7 @@ public sealed partial class NotificationHandler(
         foreach (var (action, _) in invalid)
             metrics.Events.WithLabels(action, EventOutcomes.Quarantined).Inc();
         if (quarantineReason is not null)
-            LogQuarantined(logger, body.Length, quarantineReason);
+            LogQuarantined(logger, body.Bytes.Length, LogText.Printable(quarantineReason, 1024));
 
         tally.Published = toPublish.Count;
         tally.Ignored = ignored.Count;
@@ -173,6 +156,36 @@ public sealed partial class NotificationHandler(
         {
             LogAborted(logger);
             return (ClientClosedRequest, Results.StatusCode(ClientClosedRequest));
+        }
+    }
+
+    /// <summary>A full events queue refuses (nacks) new events: told apart from an outage by its length, after the answer.</summary>
+    private async Task CountIfQueueFullAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+        if (!await eventsQueue.IsFullAsync(timeout.Token))
+            return;
+        LogQueueFull(logger, QueueNames.RegistryEvents, eventsQueue.MaxLength);
+        metrics.EventsQueueFull.Inc();
+    }
+
+    /// <summary>Classifies the envelope's events; returns what makes the envelope as a whole unusable, if anything.</summary>
+    private string? ParseEnvelope(
+        byte[] body, List<IRegistryEvent> toPublish, List<string> actions, List<string> ignored, List<(string, string)> invalid)
+    {
+        try
+        {
+            var envelope = JsonSerializer.Deserialize(body, NotificationJsonContext.Default.NotificationEnvelope);
+            if (envelope?.Events is not { Count: > 0 } events)
+                return "the envelope has no events";
+            if (events.Count > MaxEventsPerEnvelope)
+                return $"the envelope has {events.Count} events, more than {MaxEventsPerEnvelope}";
+            Classify(events, toPublish, actions, ignored, invalid);
+            return null;
+        }
+        catch (JsonException e)
+        {
+            return $"not a notification envelope: {e.Message}";
         }
     }
 
@@ -243,12 +256,6 @@ public sealed partial class NotificationHandler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification from {RemoteAddress}: missing or invalid credentials (401)")]
     private static partial void LogUnauthorized(ILogger logger, string? remoteAddress);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification with Content-Type {ContentType} (415)")]
-    private static partial void LogUnsupportedContentType(ILogger logger, string? contentType);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification body larger than {MaxBodyBytes} bytes (413)")]
-    private static partial void LogTooLarge(ILogger logger, long maxBodyBytes);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a notification whose body did not arrive within {Seconds} s (408)")]
     private static partial void LogBodyTooSlow(ILogger logger, double seconds);
 
@@ -260,6 +267,9 @@ public sealed partial class NotificationHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not enqueue {Count} event(s) (quarantine: {Quarantine}), answering 503 so the registry retries: {ErrorType}: {Error}")]
     private static partial void LogNotEnqueued(ILogger logger, int count, bool quarantine, string errorType, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Queue {Queue} is full ({MaxLength} messages, RabbitMq:EventsQueueMaxLength): events are refused until the Verifiers catch up")]
+    private static partial void LogQueueFull(ILogger logger, string queue, int maxLength);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The sender closed the request before it was answered")]
     private static partial void LogAborted(ILogger logger);

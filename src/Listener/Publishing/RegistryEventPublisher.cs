@@ -8,20 +8,29 @@ namespace RegistryIntegrity.Listener.Publishing;
 /// confirmed it (MassTransit enables publisher confirms by default), so several events of one
 /// envelope are sent concurrently and their confirms awaited together.
 /// </summary>
-public sealed class RegistryEventPublisher(IBus bus, QuorumEventsQueue quorum)
+public sealed class RegistryEventPublisher(IBus bus, EventsQueue queue)
 {
     public async Task PublishAsync(IReadOnlyList<IRegistryEvent> events, CancellationToken cancellationToken)
     {
         if (events.Count == 0)
             return;
-        await quorum.EnsureDeclaredAsync(cancellationToken);
-        var endpoint = await bus.GetSendEndpoint(quorum.SendAddress);
-        if (events.Count == 1)
+        // Only a RabbitMQ bus has a queue to declare (logic tests run MassTransit's in-memory harness).
+        if (bus.Topology is IRabbitMqBusTopology)
+            await queue.EnsureDeclaredAsync(cancellationToken);
+        var endpoint = await bus.GetSendEndpoint(queue.SendAddress);
+        try
         {
-            await SendAsync(endpoint, events[0], cancellationToken);
-            return;
+            if (events.Count == 1)
+                await SendAsync(endpoint, events[0], cancellationToken);
+            else
+                await Task.WhenAll(events.Select(message => SendAsync(endpoint, message, cancellationToken)));
         }
-        await Task.WhenAll(events.Select(message => SendAsync(endpoint, message, cancellationToken)));
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Refused at once rather than timed out: the queue may have been deleted since, declare it again before the next send.
+            queue.Forget();
+            throw;
+        }
     }
 
     private static Task SendAsync(ISendEndpoint endpoint, IRegistryEvent message, CancellationToken cancellationToken)
@@ -29,7 +38,7 @@ public sealed class RegistryEventPublisher(IBus bus, QuorumEventsQueue quorum)
         var pipe = Pipe.Execute<SendContext>(context =>
         {
             context.MessageId = EventMessageId.From(message.EventId);
-            // Sent to an exchange (quorum queues), a message no queue is bound to comes back as an error instead of a confirm.
+            // Sent to the queue's exchange: a message no queue is bound to comes back as an error instead of a confirm.
             if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
                 rabbit.Mandatory = true;
         });

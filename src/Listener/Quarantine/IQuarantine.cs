@@ -7,7 +7,11 @@ public sealed record QuarantinedNotification(
     string? ContentType,
     string Reason,
     DateTimeOffset ReceivedAt,
-    string? RemoteAddress);
+    string? RemoteAddress)
+{
+    /// <summary>When <see cref="Body"/> is only the start of what was sent: the announced length, or -1 when it was not announced.</summary>
+    public long? SentLength { get; init; }
+}
 
 /// <summary>
 /// Where unusable notifications go. <see cref="PutAsync"/> completes only once the notification is

@@ -44,6 +44,10 @@ public sealed partial class RabbitMqQuarantine : IQuarantine, IAsyncDisposable
         };
     }
 
+    private const int MaxContentTypeHeader = 4096;
+
+    private static bool IsShortAscii(string? value) => value is { Length: <= 255 } && value.All(c => c is >= ' ' and <= '~');
+
     public async Task PutAsync(QuarantinedNotification notification, CancellationToken cancellationToken)
     {
         var body = notification.Body.Length > _options.MaxBodyBytes ? notification.Body[.._options.MaxBodyBytes] : notification.Body;
@@ -52,17 +56,20 @@ public sealed partial class RabbitMqQuarantine : IQuarantine, IAsyncDisposable
             Persistent = true,
             // The same body quarantined twice (a registry retry) carries the same id.
             MessageId = Convert.ToHexStringLower(SHA256.HashData(notification.Body.Span)),
-            ContentType = notification.ContentType,
+            // AMQP's content-type is a short string (255 bytes at most): anything longer or not plain ASCII goes in a header.
+            ContentType = IsShortAscii(notification.ContentType) ? notification.ContentType : null,
             Timestamp = new AmqpTimestamp(notification.ReceivedAt.ToUnixTimeSeconds()),
             Headers = new Dictionary<string, object?>
             {
                 ["quarantine-reason"] = notification.Reason,
                 ["received-at"] = notification.ReceivedAt.ToString("O", CultureInfo.InvariantCulture),
-                ["body-length"] = (long)notification.Body.Length,
-                ["body-truncated"] = body.Length < notification.Body.Length,
+                ["body-length"] = notification.SentLength ?? notification.Body.Length,
+                ["body-truncated"] = notification.SentLength is not null || body.Length < notification.Body.Length,
                 ["remote-address"] = notification.RemoteAddress,
             },
         };
+        if (notification.ContentType is not null && properties.ContentType is null)
+            properties.Headers["content-type"] = notification.ContentType.Length > MaxContentTypeHeader ? notification.ContentType[..MaxContentTypeHeader] : notification.ContentType;
 
         await _gate.WaitAsync(cancellationToken);
         try

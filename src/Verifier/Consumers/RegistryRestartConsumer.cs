@@ -20,8 +20,9 @@ public sealed class RegistryRestartConsumer(
     private async Task ObserveAsync(ConsumeContext context, IRegistryEvent registryEvent)
     {
         var cancellationToken = context.CancellationToken;
-        if (context.IsReplay() || registryEvent.SourceInstanceId is not { Length: > 0 } instance || known.Contains(instance))
+        if (context.IsReplay() || !RegistryInstanceId.IsValid(registryEvent.SourceInstanceId) || known.Contains(registryEvent.SourceInstanceId!))
             return;
+        var instance = registryEvent.SourceInstanceId!;
         var isNew = await sweeps.RecordInstanceAsync(instance, time.GetUtcNow(), cancellationToken);
         known.Add(instance);
         if (!isNew)

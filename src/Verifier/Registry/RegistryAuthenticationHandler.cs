@@ -1,17 +1,35 @@
 using System.Net;
+using Microsoft.Extensions.Options;
 
 namespace RegistryIntegrity.Verifier.Registry;
 
 /// <summary>
 /// Puts the header the registry asked for on each request and answers a 401 challenge once
-/// (Basic, or a token from the realm). A 401 from somewhere else (the target of a blob redirect)
-/// is left alone: credentials are for the registry only, and the redirect itself never carries them.
+/// (Basic, or a token from the realm). Credentials go to the configured registry origin only, and a
+/// challenge is taken only from it: a 401 from the target of a blob redirect is left alone.
 /// </summary>
-public sealed class RegistryAuthenticationHandler(RegistryAuthenticator authenticator) : DelegatingHandler
+/// <remarks>
+/// It runs once per attempt, inside the resilience pipeline, which resends the same request message.
+/// The socket handler below changes that message's URI when it follows a redirect, so every attempt
+/// starts again at the URI the client asked for rather than at the storage host of the last attempt.
+/// </remarks>
+public sealed class RegistryAuthenticationHandler(RegistryAuthenticator authenticator, IOptions<RegistryOptions> options) : DelegatingHandler
 {
+    private static readonly HttpRequestOptionsKey<Uri> AskedFor = new("RegistryIntegrity.AskedFor");
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        if (request.Options.TryGetValue(AskedFor, out var asked))
+            request.RequestUri = asked;
+        else
+            request.Options.Set(AskedFor, request.RequestUri!);
         var registry = request.RequestUri!;
+        if (!SameOrigin(registry, options.Value.BaseUrl))
+        {
+            request.Headers.Authorization = null;
+            return await base.SendAsync(request, cancellationToken);
+        }
+
         var scope = PullScope(registry);
         request.Headers.Authorization = await authenticator.HeaderForAsync(scope, cancellationToken);
         var response = await base.SendAsync(request, cancellationToken);
@@ -45,6 +63,6 @@ public sealed class RegistryAuthenticationHandler(RegistryAuthenticator authenti
         return "";
     }
 
-    private static bool SameOrigin(Uri? answered, Uri asked) =>
-        answered is not null && Uri.Compare(answered, asked, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+    private static bool SameOrigin(Uri? answered, Uri? asked) =>
+        answered is not null && asked is not null && Uri.Compare(answered, asked, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 }

@@ -76,6 +76,8 @@ public class Sending_to_RabbitMQ(RabbitMqStack stack) : IClassFixture<RabbitMqSt
         try
         {
             await RabbitMqStack.WaitForReadinessAsync(stack.Listener, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30));
+            // What RegistryListenerPublishFailing sees while no notification reaches a not-ready Listener.
+            Assert.Equal(0, stack.Listener.Metrics.BrokerReachable.Value);
 
             var clock = Stopwatch.StartNew();
             var refused = await client.PostAsync("/v1/events", Content(body));
@@ -145,6 +147,96 @@ public class Sending_to_RabbitMQ(RabbitMqStack stack) : IClassFixture<RabbitMqSt
         Assert.Equal(bodies[7].Take(RabbitMqStack.QuarantineMaxBodyBytes), cut.Body);
         Assert.Equal((long)bodies[7].Length, cut.Headers["body-length"]);
         Assert.Equal(true, cut.Headers["body-truncated"]);
+    }
+
+    [Theory]
+    [InlineData("announced")]
+    [InlineData("chunked")]
+    public async Task An_oversized_notification_from_the_registry_is_quarantined_cut_and_answered_200(string length)
+    {
+        using var client = stack.Listener.CreateAuthorizedHttpClient();
+        await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName);
+        var quarantined = stack.Listener.Metrics.Events.WithLabels("unknown", "quarantined").Value;
+        var body = Encoding.UTF8.GetBytes("{\"events\": [\"" + new string('x', 2 * 1024 * 1024) + "\"]}");
+        var content = new StreamContent(new MemoryStream(body));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(V1);
+        if (length == "announced")
+            content.Headers.ContentLength = body.Length;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = content };
+        request.Headers.TransferEncodingChunked = length == "chunked";
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var kept = Assert.Single(await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName));
+        Assert.Equal(body.Take(RabbitMqStack.QuarantineMaxBodyBytes), kept.Body);
+        Assert.Equal(true, kept.Headers["body-truncated"]);
+        Assert.Equal(length == "announced" ? body.Length : -1L, kept.Headers["body-length"]);
+        Assert.Contains("exceeds 1048576 bytes", kept.HeaderText("quarantine-reason"), StringComparison.Ordinal);
+        Assert.Equal(quarantined + 1, stack.Listener.Metrics.Events.WithLabels("unknown", "quarantined").Value);
+    }
+
+    [Fact]
+    public async Task A_notification_with_another_content_type_from_the_registry_is_quarantined_and_answered_200()
+    {
+        using var client = stack.Listener.CreateAuthorizedHttpClient();
+        await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName);
+        var (body, _) = UniqueEnvelope();
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("text/plain");
+
+        var response = await client.PostAsync("/v1/events", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var kept = Assert.Single(await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName));
+        Assert.Equal(body, kept.Body);
+        Assert.Equal("text/plain", kept.ContentType);
+        Assert.Contains("Content-Type text/plain is not one of", kept.HeaderText("quarantine-reason"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Two_Authorization_header_lines_as_distribution_sends_a_list_are_accepted_when_one_is_valid()
+    {
+        var (body, eventId) = UniqueEnvelope();
+        var head = "POST /v1/events HTTP/1.1\r\nHost: listener\r\n" +
+            "Authorization: Bearer an-old-token-that-was-rotated-out\r\n" +
+            $"Authorization: Bearer {KestrelListener.Token}\r\n" +
+            $"Content-Type: {V1}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        string? statusLine = null;
+        // As the registry does: a 503 (the broker slow on a busy machine) is retried; a 401 would be final.
+        for (var attempt = 0; attempt < 5 && statusLine?.StartsWith("HTTP/1.1 200", StringComparison.Ordinal) != true; attempt++)
+        {
+            using var socket = new System.Net.Sockets.TcpClient();
+            await socket.ConnectAsync(IPAddress.Loopback, stack.Listener.Port);
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head).Concat(body).ToArray());
+            using var reader = new StreamReader(stream);
+            statusLine = await reader.ReadLineAsync();
+            Assert.DoesNotContain("401", statusLine, StringComparison.Ordinal);
+        }
+
+        Assert.StartsWith("HTTP/1.1 200", statusLine, StringComparison.Ordinal);
+        var queued = await Broker.DrainAsync(stack.RabbitMqUri, QueueNames.RegistryEvents);
+        Assert.Contains(queued, m => m.MessageId == MessageIdOf(eventId));
+    }
+
+    [Fact]
+    public async Task A_content_type_longer_than_an_AMQP_property_still_gets_the_envelope_quarantined()
+    {
+        using var client = stack.Listener.CreateAuthorizedHttpClient();
+        await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName);
+        var contentType = $"{V1}; padding={new string('p', 400)}";
+        var malformed = Encoding.UTF8.GetBytes("{\"events\": \"not a list\"}");
+        var content = new ByteArrayContent(malformed);
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        var response = await client.PostAsync("/v1/events", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var kept = Assert.Single(await Broker.DrainAsync(stack.RabbitMqUri, RabbitMqQuarantine.QueueName));
+        Assert.Equal(malformed, kept.Body);
+        Assert.Null(kept.ContentType);
+        Assert.Equal(contentType, kept.HeaderText("content-type"));
     }
 
     [Fact]

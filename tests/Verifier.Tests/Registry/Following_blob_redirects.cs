@@ -61,4 +61,70 @@ public sealed class Following_blob_redirects
         Assert.Null(requests[2].Authorization);
         Assert.Equal(blobCheck == "RangedGet" ? "bytes=0-0" : null, requests[2].Range);
     }
+
+    [Fact]
+    public async Task A_retry_after_the_storage_host_failed_sends_it_no_credentials_and_takes_no_challenge_from_it()
+    {
+        const string GoodToken = "registry-issued-token";
+        var decoyRequests = 0;
+        var decoyCredentials = new ConcurrentQueue<string>();
+        var registryTokenScopes = new ConcurrentQueue<string>();
+        Uri? decoyBase = null;
+        await using var decoy = await LoopbackServer.StartAsync(app => app.MapMethods("/{**rest}", ["GET", "HEAD"], (HttpContext context) =>
+        {
+            if (context.Request.Headers.Authorization.Count > 0)
+                decoyCredentials.Enqueue($"{context.Request.Path}: {context.Request.Headers.Authorization}");
+            if (context.Request.Path.StartsWithSegments("/token"))
+            {
+                decoyCredentials.Enqueue($"token request {context.Request.QueryString}");
+                return context.Response.WriteAsJsonAsync(new { token = "decoy-token" });
+            }
+            // First a failure the resilience pipeline retries, then a challenge naming the decoy's own realm.
+            if (Interlocked.Increment(ref decoyRequests) == 1)
+            {
+                context.Response.StatusCode = 503;
+                return Task.CompletedTask;
+            }
+            context.Response.StatusCode = 401;
+            context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"{decoyBase}token\",service=\"decoy\"";
+            return Task.CompletedTask;
+        }));
+        decoyBase = new Uri($"http://localhost:{decoy.BaseUri.Port}/");
+        Uri? registryBase = null;
+        await using var registry = await LoopbackServer.StartAsync(app =>
+        {
+            app.MapGet("/token", (HttpContext context) =>
+            {
+                registryTokenScopes.Enqueue(context.Request.Query["scope"].ToString());
+                return context.Request.Headers.Authorization.ToString().StartsWith("Basic ", StringComparison.Ordinal)
+                    ? context.Response.WriteAsJsonAsync(new { token = GoodToken })
+                    : Task.FromResult(context.Response.StatusCode = 401);
+            });
+            app.MapMethods("/v2/{**rest}", ["GET", "HEAD"], (HttpContext context) =>
+            {
+                context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
+                if (context.Request.Headers.Authorization.ToString() != $"Bearer {GoodToken}")
+                {
+                    context.Response.StatusCode = 401;
+                    context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"{registryBase}token\",service=\"registry\"";
+                    return Task.CompletedTask;
+                }
+                context.Response.StatusCode = 307;
+                context.Response.Headers.Location = $"{decoyBase}signed/{Digest}?signature=abc";
+                return Task.CompletedTask;
+            });
+        });
+        registryBase = registry.BaseUri;
+        using var services = VerifierServices.Create(VerifierServices.Configuration(registry.BaseUri, ("Username", "ci"), ("Password", "secret")));
+        var client = services.GetRequiredService<RegistryClient>();
+
+        var first = await client.CheckBlobAsync("team/app", Digest, 100, default);
+        var second = await client.CheckBlobAsync("team/other", Digest, 100, default);
+
+        Assert.True(decoyRequests >= 2, $"the storage host was asked {decoyRequests} time(s): the retry never reached it");
+        Assert.Empty(decoyCredentials);
+        Assert.Equal(ProbeOutcome.Indeterminate, first.Outcome);
+        Assert.Equal(ProbeOutcome.Indeterminate, second.Outcome);
+        Assert.Contains("repository:team/other:pull", registryTokenScopes);
+    }
 }

@@ -46,6 +46,26 @@ public sealed class Walking_a_manifest_tree : IDisposable
         Assert.Contains(new Edge(inner, otherDigest, ReferenceKind.ChildManifest), walk.Edges);
     }
 
+    /// <remarks>
+    /// On the real registry 2.8.2 with filesystem storage a push to such a name fails (500: the
+    /// storage driver refuses ':' and the push of "MyOrg/..." failed too), so this is shown at the HTTP level.
+    /// </remarks>
+    [Theory]
+    [InlineData("MyOrg/app")]
+    [InlineData("host:5000/app")]
+    [InlineData("[fd00:1:2::3]:5000/app")]
+    public async Task A_repository_whose_first_component_looks_like_a_domain_is_walked_at_its_own_path(string repository)
+    {
+        var image = _registry.ImageManifest();
+        var digest = _registry.AddManifest(image);
+        _services = VerifierServices.Create(VerifierServices.Configuration(FakeRegistry.BaseUrl), _registry);
+
+        var walk = await _services.GetRequiredService<ManifestWalker>().WalkAsync(repository, digest, CancellationToken.None);
+
+        Assert.Equal(VerdictResult.Healthy, walk.Result);
+        Assert.Contains(_registry.Requests, r => Uri.UnescapeDataString(r.Uri.AbsolutePath) == $"/v2/{repository}/manifests/{digest}");
+    }
+
     [Fact]
     public async Task Every_manifest_request_accepts_OCI_and_Docker_types()
     {
