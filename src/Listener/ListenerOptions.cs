@@ -87,11 +87,12 @@ internal sealed class ListenerOptionsValidator : IValidateOptions<ListenerOption
             return ValidateOptionsResult.Fail("Listener:BearerTokens contains an empty token.");
         for (var i = 0; i < options.BearerTokens.Count; i++)
         {
-            // Surrounding whitespace was trimmed (see TrimBearerTokens); what is left inside can never match a header.
-            if (options.BearerTokens[i].Any(c => char.IsWhiteSpace(c) || c == ','))
+            // Surrounding whitespace is trimmed (see TrimBearerTokens; the start-up check sees the values untrimmed);
+            // what is left inside can never match a header.
+            if (options.BearerTokens[i].Trim().Any(c => char.IsWhiteSpace(c) || c == ','))
                 return ValidateOptionsResult.Fail($"Listener:BearerTokens:{i} contains whitespace or a comma, which a bearer token sent in a header never does.");
         }
-        if (options.BearerTokens.Any(t => t.Length < 16))
+        if (options.BearerTokens.Any(t => t.Trim().Length < 16))
             return ValidateOptionsResult.Fail("Listener:BearerTokens: every token must be at least 16 characters long.");
         if (options.BasicCredentials.Any(c => string.IsNullOrWhiteSpace(c.Username) || c.Username.Contains(':', StringComparison.Ordinal)))
             return ValidateOptionsResult.Fail("Listener:BasicCredentials: every username must be set and contain no ':'.");

@@ -25,10 +25,13 @@ public sealed class Receiving_hostile_events(FaultyProduct product) : IClassFixt
         // A valid event whose url, host and source all name the decoy: walked, but against the configured registry.
         var forgedId = Guid.NewGuid().ToString();
         Assert.Equal(HttpStatusCode.OK, await PostAsync(Envelope(forgedId, "hostile/app", image.Digest, $"http://{decoyHost}/v2/hostile/app/manifests/{image.Digest}", decoyHost)));
+        // distribution's grammar accepts a first component that looks like a host ("127.0.0.1:port/app"): such an
+        // event is valid and walked, as a path on the configured registry, never as a host.
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(Envelope(Guid.NewGuid().ToString(), $"{decoyHost}/app", image.Digest, $"http://{decoyHost}/v2/app/manifests/{image.Digest}", decoyHost)));
 
         string[] hostileRepositories =
         [
-            "hostile/../app", "hostile/..", "hostile%2fapp", "hostile/app%2f..%2f..", $"{decoyHost}/app", "user@127.0.0.1/app",
+            "hostile/../app", "hostile/..", "hostile%2fapp", "hostile/app%2f..%2f..", "user@127.0.0.1/app",
             "hostile/app#fragment", "hostile/app\nHost: evil", "hostile/app\r\nX-Injected: 1", "/hostile/app", "http://evil/app",
         ];
         var hostileIds = new List<string>();

@@ -101,8 +101,9 @@ public sealed class Sending_to_a_quorum_queue_before_any_verifier_ran : IAsyncLi
         var factory = new ConnectionFactory { Uri = _stack.RabbitMqUri };
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
-        var queue = await channel.QueueDeclareAsync(QueueNames.RegistryEvents, durable: true, exclusive: false, autoDelete: false,
-            new Dictionary<string, object?> { ["x-queue-type"] = "quorum" });
+        var arguments = QueueNames.EventsQueueArguments(QueueNames.DefaultEventsQueueMaxLength);
+        arguments["x-queue-type"] = "quorum";
+        var queue = await channel.QueueDeclareAsync(QueueNames.RegistryEvents, durable: true, exclusive: false, autoDelete: false, arguments);
         Assert.Equal(1u, queue.MessageCount);
     }
 }
