@@ -22,9 +22,8 @@ public sealed class Cleaning_up_behind_the_registry(RunningProduct product) : IC
         var layer = damaged.LayerDigests[0];
         File.Delete(Path.Combine(Storage, "blobs", "sha256", layer[7..9], layer[7..], "data"));
 
-        var sweep = await product.VerifierApi.PostAsync("/v1/sweeps", null);
-        Assert.Equal(HttpStatusCode.Accepted, sweep.StatusCode);
-        await product.WaitForSweepAsync(sweep.Headers.Location!, TimeSpan.FromSeconds(30));
+        var sweep = await product.StartFreshSweepAsync(TimeSpan.FromSeconds(30));
+        await product.WaitForSweepAsync(sweep, TimeSpan.FromSeconds(30));
 
         var broken = await product.WaitForVerdictAsync(damaged.Repository, damaged.Digest, "broken", TimeSpan.FromSeconds(5));
         var missing = Assert.Single(broken.GetProperty("missing").EnumerateArray());

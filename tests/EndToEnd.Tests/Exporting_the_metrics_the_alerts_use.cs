@@ -13,9 +13,8 @@ public sealed partial class Exporting_the_metrics_the_alerts_use(RunningProduct 
         using var registry = product.Registry();
         var image = await registry.PushImageAsync("metrics/app", "v1");
         await product.WaitForVerdictAsync(image.Repository, image.Digest, "healthy", TimeSpan.FromSeconds(30));
-        var sweep = await product.VerifierApi.PostAsync("/v1/sweeps", null);
-        Assert.Equal(HttpStatusCode.Accepted, sweep.StatusCode);
-        await product.WaitForSweepAsync(sweep.Headers.Location!, TimeSpan.FromSeconds(30));
+        var sweep = await product.StartFreshSweepAsync(TimeSpan.FromSeconds(30));
+        await product.WaitForSweepAsync(sweep, TimeSpan.FromSeconds(30));
 
         using var http = new HttpClient();
         var served = await http.GetStringAsync(new Uri(product.Verifier.BaseUri, "/metrics"))

@@ -84,6 +84,26 @@ public class RunningProduct : IAsyncLifetime
         // Verbs that start or follow sweeps talk to the running Verifier's API.
         ServiceProcess.RunVerbAsync("Verifier", arguments, new Dictionary<string, string>(VerifierEnvironment) { ["Api__Server"] = Verifier.BaseUri.ToString() }, TimeSpan.FromMinutes(3));
 
+    /// <summary>
+    /// Starts a sweep that begins now. One sweep runs at a time and a request while one runs joins it (200): a sweep
+    /// started before what the test just did (the first event's restart sweep, say) is waited out, then asked again.
+    /// </summary>
+    /// <returns>The new sweep's location (answered 202).</returns>
+    public async Task<Uri> StartFreshSweepAsync(TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            using var response = await VerifierApi.PostAsync("/v1/sweeps", null);
+            if (response.StatusCode == System.Net.HttpStatusCode.Accepted)
+                return response.Headers.Location!;
+            if (response.StatusCode != System.Net.HttpStatusCode.OK || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"POST /v1/sweeps answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            var running = await response.Content.ReadFromJsonAsync<JsonElement>();
+            await WaitForSweepAsync(new Uri($"/v1/sweeps/{running.GetProperty("id").GetString()}", UriKind.Relative), deadline - DateTime.UtcNow);
+        }
+    }
+
     public async Task<JsonElement> WaitForSweepAsync(Uri location, TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
