@@ -25,6 +25,9 @@ public sealed class VerificationService(
                 return walk;
             if (attempt == MaxWalksPerVerdict)
             {
+                // The event is still recorded as processed: the events that kept overtaking the walk bring their own walks.
+                if (processedEvent is not null)
+                    await store.RecordEventAsync(processedEvent, cancellationToken);
                 logger.LogWarning("{Repository}@{Digest} changed during each of {Count} walks; left to the next event or sweep", probes.Repository, digest, attempt);
                 return walk;
             }

@@ -167,6 +167,21 @@ public abstract class Keeping_the_newest_truth
     }
 
     [Fact]
+    public async Task A_walk_is_overtaken_only_by_a_push_of_what_it_saw_missing_or_a_delete_of_what_it_saw_present()
+    {
+        var (store, _) = await CreateStoresAsync();
+        await store.RecordPushAsync(Repo, ChildA, T0.AddMinutes(1), default); // the same digest pushed again: nothing it saw changed
+        Assert.True(await store.SaveWalkAsync(IndexWalk(VerdictResult.Broken, [ChildBMissing], present: [Index, ChildA, Layer]), T0, null, null, default));
+
+        await store.RecordPushAsync(Repo, ChildB, T0.AddMinutes(2), default); // the missing child came back after the walk's answers
+        Assert.False(await store.SaveWalkAsync(IndexWalk(VerdictResult.Broken, [ChildBMissing], present: [Index, ChildA, Layer]), T0.AddMinutes(1), null, null, default));
+
+        await store.MarkDeletedAsync(Repo, ChildA, T0.AddMinutes(4), null, default); // a child it saw went after its answers
+        Assert.False(await store.SaveWalkAsync(IndexWalk(VerdictResult.Healthy, present: [Index, ChildA, ChildB, Layer]), T0.AddMinutes(3), null, null, default));
+        Assert.True(await store.SaveWalkAsync(IndexWalk(VerdictResult.Broken, [new MissingObject("child-manifest", ChildA, [Index], 404, "MANIFEST_UNKNOWN")], present: [Index, ChildB]), T0.AddMinutes(5), null, null, default));
+    }
+
+    [Fact]
     public async Task A_tag_listing_older_than_a_push_keeps_the_pushed_tag()
     {
         var (verdicts, sweeps) = await CreateStoresAsync();

@@ -36,12 +36,14 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
         await InTransactionAsync(async (connection, transaction) =>
         {
             var now = checkedAt.ToUnixTimeMilliseconds();
-            var answered = walk.Present.Concat(walk.Missing.Select(m => m.Digest)).Append(walk.Digest).Distinct(StringComparer.Ordinal).ToArray();
+            var present = walk.Present.ToArray();
+            var missing = walk.Missing.Select(m => m.Digest).Except(present, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).ToArray();
             // Dapper expands a list into parameters for SQLite; Npgsql takes it as one array parameter.
-            var inAnswered = connections.Provider == StoreProvider.Postgres ? "= ANY(@answered)" : "IN @answered";
-            if (await connection.ExecuteScalarAsync<long>(
-                $"SELECT COUNT(*) FROM digest_changes WHERE repository = @repository AND changed_ms > @now AND digest {inAnswered}",
-                new { repository = walk.Repository, now, answered }, transaction) > 0)
+            var (inPresent, inMissing) = connections.Provider == StoreProvider.Postgres ? ("= ANY(@present)", "= ANY(@missing)") : ("IN @present", "IN @missing");
+            if (await connection.ExecuteScalarAsync<long>($"""
+                SELECT COUNT(*) FROM digest_changes WHERE repository = @repository AND changed_ms > @now
+                AND ((deleted_ms > @now AND digest {inPresent}) OR (pushed_ms > @now AND digest {inMissing}))
+                """, new { repository = walk.Repository, now, present, missing }, transaction) > 0)
             {
                 saved = false;
                 return;
@@ -88,14 +90,17 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
     }
 
     public Task RecordPushAsync(string repository, string digest, DateTimeOffset at, CancellationToken cancellationToken) =>
-        InTransactionAsync((connection, transaction) => RecordChangeAsync(connection, transaction, repository, digest, at), cancellationToken);
+        InTransactionAsync((connection, transaction) => RecordChangeAsync(connection, transaction, repository, digest, at, deleted: false), cancellationToken);
 
-    private static async Task RecordChangeAsync(DbConnection connection, DbTransaction transaction, string repository, string digest, DateTimeOffset at)
+    private static async Task RecordChangeAsync(DbConnection connection, DbTransaction transaction, string repository, string digest, DateTimeOffset at, bool deleted)
     {
         var changed = at.ToUnixTimeMilliseconds();
-        await connection.ExecuteAsync("""
-            INSERT INTO digest_changes (repository, digest, changed_ms) VALUES (@repository, @digest, @changed)
-            ON CONFLICT (repository, digest) DO UPDATE SET changed_ms = excluded.changed_ms WHERE digest_changes.changed_ms < excluded.changed_ms
+        var column = deleted ? "deleted_ms" : "pushed_ms";
+        await connection.ExecuteAsync($"""
+            INSERT INTO digest_changes (repository, digest, {column}, changed_ms) VALUES (@repository, @digest, @changed, @changed)
+            ON CONFLICT (repository, digest) DO UPDATE SET
+                {column} = CASE WHEN digest_changes.{column} > excluded.{column} THEN digest_changes.{column} ELSE excluded.{column} END,
+                changed_ms = CASE WHEN digest_changes.changed_ms > excluded.changed_ms THEN digest_changes.changed_ms ELSE excluded.changed_ms END
             """, new { repository, digest, changed }, transaction);
         await connection.ExecuteAsync(
             "DELETE FROM digest_changes WHERE changed_ms < @oldest", new { oldest = (at - DigestChangesKept).ToUnixTimeMilliseconds() }, transaction);
@@ -104,7 +109,7 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
     public Task MarkDeletedAsync(string repository, string digest, DateTimeOffset deletedAt, ProcessedEvent? processedEvent, CancellationToken cancellationToken) =>
         InTransactionAsync(async (connection, transaction) =>
         {
-            await RecordChangeAsync(connection, transaction, repository, digest, deletedAt);
+            await RecordChangeAsync(connection, transaction, repository, digest, deletedAt, deleted: true);
             if (await ReadVerdictAsync(connection, transaction, repository, digest) is { } current)
             {
                 var next = VerdictRules.ApplyDeletion(current, deletedAt);

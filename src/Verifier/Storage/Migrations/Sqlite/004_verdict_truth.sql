@@ -21,11 +21,14 @@ CREATE TABLE dangling_tags (
     PRIMARY KEY (repository, tag)
 );
 
--- When a digest last came or went through an event (pushed, deleted): a walk whose answers about it are
--- older was overtaken and is walked again rather than stored. Kept for a day.
+-- When a digest last came (a push or mount event) and went (a delete event): a walk that saw it present
+-- before it went, or missing before it came, was overtaken and is walked again rather than stored.
+-- A push of a digest that was already there changes nothing a walk saw. Kept for a day.
 CREATE TABLE digest_changes (
     repository TEXT NOT NULL,
     digest     TEXT NOT NULL,
+    pushed_ms  BIGINT,
+    deleted_ms BIGINT,
     changed_ms BIGINT NOT NULL,
     PRIMARY KEY (repository, digest)
 );
