@@ -41,6 +41,9 @@ public sealed class EventDriver : IAsyncDisposable
     public ConcurrentDictionary<string, byte> Acknowledged { get; } = new();
     public ConcurrentDictionary<int, int> RefusedByStatus { get; } = new();
     public int PushFailures;
+
+    /// <summary>"repository:tag" of pushes that failed: a registry stopped in the middle of one can leave its tag dangling.</summary>
+    public ConcurrentBag<string> FailedPushTags { get; } = [];
     public int PostFailures;
 
     public void Start() => _loops = [Task.Run(PushLoopAsync), Task.Run(PostLoopAsync)];
@@ -69,12 +72,14 @@ public sealed class EventDriver : IAsyncDisposable
         {
             try
             {
-                Pushed.Add(await _registry.PushImageAsync($"{_repository}/pushed", $"t{n++}", layers: 1, layerSize: 256));
+                Pushed.Add(await _registry.PushImageAsync($"{_repository}/pushed", $"t{n}", layers: 1, layerSize: 256));
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
             {
                 Interlocked.Increment(ref PushFailures);
+                FailedPushTags.Add($"{_repository}/pushed:t{n}");
             }
+            n++;
             await Delay(TimeSpan.FromMilliseconds(250));
         }
     }

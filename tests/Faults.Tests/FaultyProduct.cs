@@ -134,6 +134,34 @@ public class FaultyProduct : IAsyncLifetime
         return verdicts;
     }
 
+    /// <summary>Every tag the store holds as dangling (listed by the registry, its manifest answering 404), as "repository:tag".</summary>
+    public async Task<List<string>> DanglingTagsAsync()
+    {
+        await using var connection = new NpgsqlConnection(Connection);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT repository, tag FROM dangling_tags ORDER BY repository, tag", connection);
+        var tags = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            tags.Add($"{reader.GetString(0)}:{reader.GetString(1)}");
+        return tags;
+    }
+
+    /// <summary>What the registry answers now for a manifest by tag ("repository:tag").</summary>
+    public async Task<System.Net.HttpStatusCode> RegistryStatusOfTagAsync(string repositoryAndTag)
+    {
+        var (repository, tag) = (repositoryAndTag[..repositoryAndTag.LastIndexOf(':')], repositoryAndTag[(repositoryAndTag.LastIndexOf(':') + 1)..]);
+        using var http = new HttpClient { BaseAddress = Stack.RegistryUri };
+        using var request = new HttpRequestMessage(HttpMethod.Head, $"/v2/{repository}/manifests/{tag}");
+        foreach (var mediaType in MediaTypes.AllManifests)
+            request.Headers.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue(mediaType));
+        if (RegistryCredentials is var (user, password))
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+                "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")));
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
     public async Task<List<string>> EventIdsStoredTwiceInHistoryAsync()
     {
         await using var connection = new NpgsqlConnection(Connection);
