@@ -17,6 +17,7 @@ using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
+using RegistryIntegrity.Verifier.Storage.Retention;
 using RegistryIntegrity.Verifier.Sweeps;
 using RegistryIntegrity.Verifier.Verification;
 
@@ -42,6 +43,7 @@ public static class VerifierServiceExtensions
         var eventsQueueMaxLength = builder.Configuration.GetValue(QueueNames.EventsQueueMaxLengthKey, QueueNames.DefaultEventsQueueMaxLength);
         builder.Services.AddSweeps();
         builder.Services.AddHostedService<SweepScheduler>();
+        builder.Services.AddHostedService<StoreRetentionService>();
         builder.Services.AddMassTransit(bus =>
         {
             // MassTransit would otherwise report usage to its vendor over the internet (README, "Network").
@@ -161,6 +163,7 @@ public static class VerifierServiceExtensions
         });
         services.AddSingleton<IVerdictStore, DapperVerdictStore>();
         services.AddSingleton<ISweepStore, DapperSweepStore>();
+        services.AddSingleton<IStoreRetention, DapperStoreRetention>();
         services.AddHostedService<StoreMigrationService>();
         return services;
     }

@@ -28,17 +28,22 @@ public static class StatusApi
                 latestSweep = await sweeps.GetLatestSweepAsync(completedOnly: false, cancellationToken),
             });
         });
-        v1.MapGet("/broken", async (IVerdictStore store, CancellationToken cancellationToken) =>
+        // Broken manifests in (repository, digest) order, then tags whose manifest is gone (same fields:
+        // repository, digest, tags, missing, reasons) in (repository, tag) order.
+        v1.MapGet("/broken", (string? limit, string? cursor, HttpContext context, IVerdictStore store, CancellationToken cancellationToken) =>
+            ListBrokenAsync(limit, cursor, context, store, cancellationToken));
+        v1.MapGet("/manifests", async (string? repository, string? digest, string? tag, string? limit, string? cursor,
+            HttpContext context, IVerdictStore store, CancellationToken cancellationToken) =>
         {
-            // Broken manifests, then tags whose manifest is gone (same fields: repository, digest, tags, missing, reasons).
-            IEnumerable<object> broken = await store.ListBrokenAsync(cancellationToken);
-            return Results.Ok(broken.Concat(await store.ListDanglingTagsAsync(cancellationToken)));
-        });
-        v1.MapGet("/manifests", async (string? repository, string? digest, IVerdictStore store, CancellationToken cancellationToken) =>
-        {
-            if (!ReferenceGrammar.IsRepository(repository) || !ReferenceGrammar.IsDigest(digest))
+            if (!ReferenceGrammar.IsRepository(repository)
+                || (digest is not null && !ReferenceGrammar.IsDigest(digest)) || (tag is not null && !ReferenceGrammar.IsTag(tag))
+                || (digest is not null && tag is not null))
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest,
-                    detail: "Query parameters 'repository' (a repository name) and 'digest' (sha256:<64 hex>) are required.");
+                    detail: "Query parameter 'repository' (a repository name) is required, with at most one of 'digest' (sha256:<64 hex>) or 'tag'; with neither, the repository's manifests are listed.");
+            if (digest is null && tag is null)
+                return await ListManifestsAsync(repository!, limit, cursor, context, store, cancellationToken);
+            if (tag is not null && (digest = await store.ResolveTagAsync(repository!, tag, cancellationToken)) is null)
+                return Results.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"The store knows no tag '{tag}' in {repository}.");
             var manifest = await store.GetManifestAsync(repository!, digest!, cancellationToken);
             if (manifest is null)
                 return Results.Problem(statusCode: StatusCodes.Status404NotFound, detail: "This manifest has never been verified.");
@@ -46,6 +51,53 @@ public static class StatusApi
             return Results.Ok(new { manifest, history });
         });
         return routes;
+    }
+
+    private const string BrokenSection = "m", DanglingSection = "t", ManifestSection = "d";
+
+    private static async Task<IResult> ListBrokenAsync(
+        string? limit, string? cursor, HttpContext context, IVerdictStore store, CancellationToken cancellationToken)
+    {
+        var (pageSize, badLimit) = Paging.ParseLimit(limit);
+        var (section, after, badCursor) = Paging.Decode(cursor, BrokenSection, DanglingSection);
+        if ((badLimit ?? badCursor) is { } problem)
+            return problem;
+        var page = new List<object>();
+        if (section is null or BrokenSection)
+        {
+            var broken = await store.ListBrokenAsync(after, pageSize + 1, cancellationToken);
+            page.AddRange(broken.Take(pageSize));
+            if (broken.Count > pageSize)
+            {
+                Paging.LinkNext(context, pageSize, Paging.Encode(BrokenSection, new PageKey(broken[pageSize - 1].Repository, broken[pageSize - 1].Digest)));
+                return Results.Ok(page);
+            }
+            after = null;
+        }
+        var room = pageSize - page.Count;
+        var dangling = await store.ListDanglingTagsAsync(after, room + 1, cancellationToken);
+        page.AddRange(dangling.Take(room));
+        if (dangling.Count > room)
+            Paging.LinkNext(context, pageSize, room == 0
+                // A page filled by broken manifests alone: the next one starts after its last, where the tags begin.
+                ? Paging.Encode(BrokenSection, new PageKey(((ManifestVerdict)page[^1]).Repository, ((ManifestVerdict)page[^1]).Digest))
+                : Paging.Encode(DanglingSection, new PageKey(dangling[room - 1].Repository, dangling[room - 1].Tag)));
+        return Results.Ok(page);
+    }
+
+    private static async Task<IResult> ListManifestsAsync(
+        string repository, string? limit, string? cursor, HttpContext context, IVerdictStore store, CancellationToken cancellationToken)
+    {
+        var (pageSize, badLimit) = Paging.ParseLimit(limit);
+        var (_, after, badCursor) = Paging.Decode(cursor, ManifestSection);
+        if ((badLimit ?? badCursor) is { } problem)
+            return problem;
+        if (after is not null && after.Repository != repository)
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "Query parameter 'cursor' belongs to another repository's list.");
+        var manifests = await store.ListManifestsAsync(repository, after?.Name, pageSize + 1, cancellationToken);
+        if (manifests.Count > pageSize)
+            Paging.LinkNext(context, pageSize, Paging.Encode(ManifestSection, new PageKey(repository, manifests[pageSize - 1].Digest)));
+        return Results.Ok(manifests.Take(pageSize));
     }
 
     /// <summary>What each registry answer leads to; the README's verdict table says the same.</summary>

@@ -146,13 +146,18 @@ internal static class SweepCommands
     /// <summary>The result of a completed sweep: every manifest now broken, and exit 1 when there is any (like <c>check</c>).</summary>
     private static async Task<int> ReportBrokenAsync(HttpClient api, TextWriter output, CancellationToken cancellationToken)
     {
-        var response = await api.GetAsync("v1/broken", cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        var broken = new List<ManifestVerdict>();
+        for (string? page = "v1/broken"; page is not null;)
         {
-            await output.WriteLineAsync($"the broken manifests could not be listed: GET v1/broken answered {(int)response.StatusCode}");
-            return Failed;
+            using var response = await api.GetAsync(page, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                await output.WriteLineAsync($"the broken manifests could not be listed: GET {page} answered {(int)response.StatusCode}");
+                return Failed;
+            }
+            broken.AddRange((await response.Content.ReadFromJsonAsync<List<ManifestVerdict>>(CommandLineHost.Json, cancellationToken))!);
+            page = Paging.NextPage(response);
         }
-        var broken = (await response.Content.ReadFromJsonAsync<List<ManifestVerdict>>(CommandLineHost.Json, cancellationToken))!;
         if (broken.Count == 0)
         {
             await output.WriteLineAsync("no broken manifests");

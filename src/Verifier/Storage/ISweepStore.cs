@@ -33,6 +33,9 @@ public interface ISweepStore
     Task<SweepProgress?> GetLatestSweepAsync(bool completedOnly, CancellationToken cancellationToken);
 
     /// <summary>Repositories with live manifests or tags, least recently verified first.</summary>
+    /// <summary>How many repositories <see cref="ListRepositoriesAsync"/> would list, counted in the store.</summary>
+    Task<long> CountRepositoriesAsync(CancellationToken cancellationToken);
+
     Task<IReadOnlyList<string>> ListRepositoriesAsync(CancellationToken cancellationToken);
 
     /// <summary>Live manifests of a repository that have a verdict (walked roots).</summary>

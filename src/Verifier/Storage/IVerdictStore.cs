@@ -27,6 +27,9 @@ public sealed record VerdictAttempt(string Result, DateTimeOffset At, IReadOnlyL
 
 /// <summary>A tag the registry lists whose manifest answers 404: pulling it fails. Shaped like a broken <see cref="ManifestVerdict"/>.</summary>
 /// <param name="Digest">The digest the tag last resolved to, when the store knew it.</param>
+/// <summary>Where a page of a list ends: the (repository, digest) or (repository, tag) of its last item.</summary>
+public sealed record PageKey(string Repository, string Name);
+
 public sealed record DanglingTag(
     string Repository, string Tag, string? Digest, string Result, DateTimeOffset Since, DateTimeOffset CheckedAt,
     IReadOnlyList<string> Tags, IReadOnlyList<MissingObject> Missing, IReadOnlyList<string> Reasons)
@@ -96,9 +99,21 @@ public interface IVerdictStore
 
     Task<VerdictCounts> CountVerdictsAsync(CancellationToken cancellationToken);
 
-    Task<IReadOnlyList<ManifestVerdict>> ListBrokenAsync(CancellationToken cancellationToken);
+    Task<IReadOnlyList<ManifestVerdict>> ListBrokenAsync(CancellationToken cancellationToken) => ListBrokenAsync(null, int.MaxValue, cancellationToken);
 
-    Task<IReadOnlyList<DanglingTag>> ListDanglingTagsAsync(CancellationToken cancellationToken);
+    /// <summary>At most <paramref name="limit"/> live broken manifests after <paramref name="after"/>, in (repository, digest) order.</summary>
+    Task<IReadOnlyList<ManifestVerdict>> ListBrokenAsync(PageKey? after, int limit, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<DanglingTag>> ListDanglingTagsAsync(CancellationToken cancellationToken) => ListDanglingTagsAsync(null, int.MaxValue, cancellationToken);
+
+    /// <summary>At most <paramref name="limit"/> dangling tags after <paramref name="after"/> (repository, tag), in that order.</summary>
+    Task<IReadOnlyList<DanglingTag>> ListDanglingTagsAsync(PageKey? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>At most <paramref name="limit"/> live manifests of <paramref name="repository"/> whose digest sorts after <paramref name="afterDigest"/>.</summary>
+    Task<IReadOnlyList<ManifestVerdict>> ListManifestsAsync(string repository, string? afterDigest, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The digest the store last saw <paramref name="tag"/> point to, or null.</summary>
+    Task<string?> ResolveTagAsync(string repository, string tag, CancellationToken cancellationToken);
 
     Task<ManifestVerdict?> GetManifestAsync(string repository, string digest, CancellationToken cancellationToken);
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using RegistryIntegrity.Verifier.Storage.Retention;
 
 namespace RegistryIntegrity.Verifier.Storage;
 
@@ -13,4 +14,6 @@ public sealed class StoreOptions
     /// <summary>SQLite: <c>Data Source=verifier.db</c>. PostgreSQL: an Npgsql connection string.</summary>
     [Required]
     public string ConnectionString { get; set; } = "Data Source=verifier.db";
+
+    public RetentionOptions Retention { get; set; } = new();
 }

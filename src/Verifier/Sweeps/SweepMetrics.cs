@@ -35,7 +35,7 @@ public sealed class SweepMetrics
                 LastCompleted.Set(completed.ToUnixTimeMilliseconds() / 1000.0);
                 LastDuration.Set((completed - last.StartedAt).TotalSeconds);
             }
-            Repositories.Set((await store.ListRepositoriesAsync(cancellationToken)).Count);
+            Repositories.Set(await store.CountRepositoriesAsync(cancellationToken));
             if (await store.GetLatestSweepAsync(completedOnly: false, cancellationToken) is { EnumeratedAt: not null } latest)
                 CatalogAccessible.Set(latest.CatalogError is null ? 1 : 0);
         });

@@ -83,6 +83,12 @@ public sealed class Configuring_the_verifier : IDisposable
     [InlineData("Api:ReadsNeedToken", "true")]
     [InlineData("Api:Server", "verifier:5090")]
     [InlineData("Sweep:StaleAfter", "1s")]
+    [InlineData("Store:Retention:VerdictHistory", "2h")]
+    [InlineData("Store:Retention:ProcessedEvents", "forever")]
+    [InlineData("Store:Retention:DeletedManifests", "-1.00:00:00")]
+    [InlineData("Store:Retention:Sweeps", "20000.00:00:00")]
+    [InlineData("Store:Retention:Interval", "10s")]
+    [InlineData("Store:Retention:BatchSize", "10")]
     public void A_bad_setting_is_one_line_naming_the_key(string key, string value)
     {
         Assert.StartsWith(key, SingleProblem(new() { [key] = value }), StringComparison.Ordinal);

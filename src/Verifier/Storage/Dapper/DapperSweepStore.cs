@@ -85,6 +85,18 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
             """)).ToList();
     }
 
+    public async Task<long> CountRepositoriesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
+            SELECT COUNT(*) FROM (
+                SELECT DISTINCT repository FROM manifests WHERE deleted_ms IS NULL
+                UNION SELECT DISTINCT repository FROM tags
+                UNION SELECT DISTINCT repository FROM dangling_tags
+            ) known
+            """, cancellationToken: cancellationToken));
+    }
+
     public async Task<IReadOnlyList<string>> ListVerifiedManifestsAsync(string repository, CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
@@ -156,7 +168,10 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
         await using var connection = await connections.OpenAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long>("""
             SELECT (SELECT COUNT(*) FROM manifests WHERE deleted_ms IS NULL)
-                 + (SELECT COUNT(*) FROM (SELECT DISTINCT repository, child_digest FROM manifest_references) blobs)
+                 + (SELECT COUNT(*) FROM (
+                       SELECT DISTINCT r.repository, r.child_digest FROM manifest_references r
+                       JOIN manifests m ON m.repository = r.repository AND m.digest = r.parent_digest
+                       WHERE m.deleted_ms IS NULL) blobs)
             """);
     }
 

@@ -173,26 +173,59 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
 
     private sealed record CountsRow(long Broken, long Indeterminate, long Healthy, long MissingObjects, long Stale, long OldestStaleMs, long DanglingTags);
 
-    public async Task<IReadOnlyList<DanglingTag>> ListDanglingTagsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DanglingTag>> ListDanglingTagsAsync(PageKey? after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Repository, string Tag, string? Digest, long SinceMs, long CheckedMs)>(new CommandDefinition(
-            "SELECT repository, tag, digest, since_ms, checked_ms FROM dangling_tags ORDER BY repository, tag", cancellationToken: cancellationToken));
+        var rows = await connection.QueryAsync<(string Repository, string Tag, string? Digest, long SinceMs, long CheckedMs)>(new CommandDefinition($"""
+            SELECT repository, tag, digest, since_ms, checked_ms FROM dangling_tags
+            {(after is null ? "" : "WHERE (repository, tag) > (@Repository, @Name)")}
+            ORDER BY repository, tag LIMIT @limit
+            """, new { after?.Repository, after?.Name, limit }, cancellationToken: cancellationToken));
         return rows.Select(r => DanglingTag.Create(
             r.Repository, r.Tag, r.Digest, DateTimeOffset.FromUnixTimeMilliseconds(r.SinceMs), DateTimeOffset.FromUnixTimeMilliseconds(r.CheckedMs))).ToList();
     }
 
-    public async Task<IReadOnlyList<ManifestVerdict>> ListBrokenAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ManifestVerdict>> ListBrokenAsync(PageKey? after, int limit, CancellationToken cancellationToken)
+    {
+        const string Broken = "m.deleted_ms IS NULL AND m.result = 'broken'";
+        var afterKey = after is null ? "" : " AND (m.repository, m.digest) > (@Repository, @Name)";
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<ManifestRow>(new CommandDefinition(
+            $"{SelectManifest} m WHERE {Broken}{afterKey} ORDER BY m.repository, m.digest LIMIT @limit",
+            new { after?.Repository, after?.Name, limit }, cancellationToken: cancellationToken))).ToList();
+        if (rows.Count == 0)
+            return [];
+        // The tags of this page only: the page's key range, read through the same partial index.
+        var tags = (await connection.QueryAsync<(string Repository, string Digest, string Tag)>(new CommandDefinition($"""
+            SELECT t.repository, t.digest, t.tag FROM manifests m
+            JOIN tags t ON t.repository = m.repository AND t.digest = m.digest
+            WHERE {Broken}{afterKey} AND (m.repository, m.digest) <= (@LastRepository, @LastDigest)
+            """, new { after?.Repository, after?.Name, LastRepository = rows[^1].Repository, LastDigest = rows[^1].Digest },
+            cancellationToken: cancellationToken))).ToLookup(t => (t.Repository, t.Digest), t => t.Tag);
+        return rows.Select(r => r.ToVerdict(tags[(r.Repository, r.Digest)].Order(StringComparer.Ordinal).ToList())).ToList();
+    }
+
+    public async Task<IReadOnlyList<ManifestVerdict>> ListManifestsAsync(string repository, string? afterDigest, int limit, CancellationToken cancellationToken)
+    {
+        var afterKey = afterDigest is null ? "" : " AND m.digest > @afterDigest";
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<ManifestRow>(new CommandDefinition(
+            $"{SelectManifest} m WHERE m.repository = @repository AND m.deleted_ms IS NULL{afterKey} ORDER BY m.digest LIMIT @limit",
+            new { repository, afterDigest, limit }, cancellationToken: cancellationToken))).ToList();
+        if (rows.Count == 0)
+            return [];
+        var tags = (await connection.QueryAsync<(string Digest, string Tag)>(new CommandDefinition("""
+            SELECT digest, tag FROM tags WHERE repository = @repository AND digest >= @FirstDigest AND digest <= @LastDigest
+            """, new { repository, FirstDigest = rows[0].Digest, LastDigest = rows[^1].Digest },
+            cancellationToken: cancellationToken))).ToLookup(t => t.Digest, t => t.Tag);
+        return rows.Select(r => r.ToVerdict(tags[r.Digest].Order(StringComparer.Ordinal).ToList())).ToList();
+    }
+
+    public async Task<string?> ResolveTagAsync(string repository, string tag, CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<ManifestRow>(
-            $"{SelectManifest} WHERE deleted_ms IS NULL AND result = 'broken' ORDER BY repository, digest");
-        var tags = (await connection.QueryAsync<(string Repository, string Digest, string Tag)>("""
-            SELECT t.repository, t.digest, t.tag FROM tags t
-            JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest
-            WHERE m.deleted_ms IS NULL AND m.result = 'broken'
-            """)).ToLookup(t => (t.Repository, t.Digest), t => t.Tag);
-        return rows.Select(r => r.ToVerdict(tags[(r.Repository, r.Digest)].Order(StringComparer.Ordinal).ToList())).ToList();
+        return await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+            "SELECT digest FROM tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, cancellationToken: cancellationToken));
     }
 
     public async Task<ManifestVerdict?> GetManifestAsync(string repository, string digest, CancellationToken cancellationToken)
