@@ -1,9 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using MassTransit;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.Verifier.Api;
@@ -17,23 +16,27 @@ namespace RegistryIntegrity.Verifier.Tests.Service;
 public sealed class Paging_through_long_lists : IAsyncLifetime
 {
     private readonly string _database = Path.Combine(Path.GetTempPath(), $"verifier-paging-{Guid.NewGuid():N}.db");
-    private WebApplicationFactory<Program> _app = null!;
+    private WebApplication _app = null!;
     private HttpClient _http = null!;
     private static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
 
+    // Only the API over the real store and registry client: the whole service would add its scrape callbacks
+    // to the process-wide Prometheus registry, beside those of the other service tests.
     public async Task InitializeAsync()
     {
-        _app = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
-        {
-            builder.UseSetting("ConnectionStrings:RabbitMq", "amqp://guest:guest@127.0.0.1:1/");
-            builder.UseSetting("Registry:BaseUrl", "http://127.0.0.1:1/");
-            builder.UseSetting("Sweep:Enabled", "false");
-            builder.UseSetting("Store:Provider", "Sqlite");
-            builder.UseSetting("Store:ConnectionString", $"Data Source={_database}");
-            builder.ConfigureTestServices(services => services.AddMassTransitTestHarness());
-        });
-        _http = _app.CreateClient();
-        await _http.GetAsync("/healthz/live");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Configuration["Registry:BaseUrl"] = "http://127.0.0.1:1/";
+        builder.Configuration["Store:Provider"] = "Sqlite";
+        builder.Configuration["Store:ConnectionString"] = $"Data Source={_database}";
+        builder.Services.AddVerification();
+        builder.Services.AddDapperRepositories();
+        builder.Services.AddOptions<ApiOptions>();
+        builder.Services.AddSingleton<ApiTokens>();
+        _app = builder.Build();
+        _app.MapStatusApi();
+        await _app.StartAsync();
+        _http = _app.GetTestClient();
         var store = _app.Services.GetRequiredService<IVerdictStore>();
         var sweeps = _app.Services.GetRequiredService<ISweepStore>();
         await store.MigrateAsync(default);
