@@ -30,14 +30,27 @@ public sealed class SweepScheduler(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private async Task TickAsync(CancellationToken cancellationToken)
+    private TimeSpan? _cycle;
+    private DateTimeOffset _cycleCountedAt;
+
+    internal async Task TickAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var sweeps = scope.ServiceProvider.GetRequiredService<ISweepStore>();
-        var cycle = options.Value.CycleFor(await sweeps.CountInventoryAsync(cancellationToken));
-        metrics.SetCycle(cycle);
         var latest = await sweeps.GetLatestSweepAsync(completedOnly: false, cancellationToken);
-        if (latest is not null && time.GetUtcNow() - latest.StartedAt < cycle)
+        var now = time.GetUtcNow();
+        var sinceLatest = now - latest?.StartedAt;
+        // Counting the inventory reads every live manifest and reference (seconds at a million manifests):
+        // at the first tick, then at most once per minimum cycle and only while a sweep may be due.
+        var minimum = options.Value.MinimumCycle;
+        if (_cycle is null || sinceLatest is null || (sinceLatest >= minimum && now - _cycleCountedAt >= minimum))
+        {
+            _cycleCountedAt = now;
+            _cycle = options.Value.Cycle ?? options.Value.CycleFor(await sweeps.CountInventoryAsync(cancellationToken));
+            metrics.SetCycle(_cycle.Value);
+        }
+        var cycle = _cycle.Value;
+        if (sinceLatest < cycle)
             return;
         var requester = scope.ServiceProvider.GetRequiredService<SweepRequester>();
         // A sweep longer than the cycle is still running until it completes or turns stale: no second one beside it.
