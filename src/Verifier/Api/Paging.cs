@@ -13,14 +13,14 @@ public static class Paging
     public const int MaxLimit = 10_000;
 
     /// <summary>The page size asked for, or a problem to answer with 400.</summary>
-    public static (int Limit, IResult? Problem) ParseLimit(string? limit)
+    public static (int Limit, IResult? Problem) ParseLimit(string? limit, int defaultLimit = DefaultLimit, int maxLimit = MaxLimit)
     {
         if (limit is null)
-            return (DefaultLimit, null);
+            return (defaultLimit, null);
         return int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
-               && value is >= 1 and <= MaxLimit
+               && value >= 1 && value <= maxLimit
             ? (value, null)
-            : (0, BadRequest($"Query parameter 'limit' must be a whole number from 1 to {MaxLimit}."));
+            : (0, BadRequest($"Query parameter 'limit' must be a whole number from 1 to {maxLimit}."));
     }
 
     /// <summary>A cursor is a section name and a key of two parts, e.g. ("m", repository, digest).</summary>

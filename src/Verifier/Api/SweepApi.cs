@@ -26,6 +26,11 @@ public static class SweepApi
                     detail: e is OperationCanceledException ? $"the sweep could not be queued within {QueueTimeout.TotalSeconds} s (broker unreachable?)" : $"the sweep could not be queued: {e.Message}");
             }
         }).AddEndpointFilter(ApiTokens.Require(ApiAccess.Write));
+        routes.MapGet("/v1/sweeps", async (string? limit, ISweepStore sweeps, CancellationToken cancellationToken) =>
+        {
+            var (count, problem) = Paging.ParseLimit(limit, defaultLimit: 20, maxLimit: 1000);
+            return problem ?? Results.Ok((await sweeps.ListSweepsAsync(count, cancellationToken)).Select(View));
+        }).AddEndpointFilter(ApiTokens.Require(ApiAccess.Read));
         routes.MapGet("/v1/sweeps/{id}", async (string id, ISweepStore sweeps, CancellationToken cancellationToken) =>
         {
             if (!Guid.TryParse(id, out var sweepId))

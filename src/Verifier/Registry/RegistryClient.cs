@@ -395,7 +395,18 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
         TimeoutRejectedException or OperationCanceledException => "timed out",
         RateLimiterRejectedException => "too many requests queued for the registry's concurrency limit",
         RequestBudgetExceededException => "too many requests queued for the registry's request budget",
-        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => "registry unreachable (connection failed)",
+        HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => $"registry unreachable (host name not found: {Innermost(e).Message})",
+        HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError } => $"TLS with the registry failed: {Innermost(e).Message}",
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => Innermost(e) switch
+        {
+            System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } => "registry unreachable (connection refused)",
+            System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.TimedOut } => "registry unreachable (connect timed out)",
+            System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable } =>
+                "registry unreachable (no route to host)",
+            var inner => $"registry unreachable (connection failed: {inner.Message})",
+        },
         _ => $"request failed: {e.Message}",
     };
+
+    private static Exception Innermost(Exception e) => e.InnerException is { } inner ? Innermost(inner) : e;
 }

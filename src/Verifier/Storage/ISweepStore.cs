@@ -30,6 +30,9 @@ public interface ISweepStore
 
     Task<SweepProgress?> GetSweepAsync(Guid id, CancellationToken cancellationToken);
 
+    /// <summary>The <paramref name="limit"/> most recently started sweeps, newest first.</summary>
+    Task<IReadOnlyList<SweepProgress>> ListSweepsAsync(int limit, CancellationToken cancellationToken);
+
     Task<SweepProgress?> GetLatestSweepAsync(bool completedOnly, CancellationToken cancellationToken);
 
     /// <summary>Repositories with live manifests or tags, least recently verified first.</summary>

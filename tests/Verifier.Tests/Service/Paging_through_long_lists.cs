@@ -35,6 +35,7 @@ public sealed class Paging_through_long_lists : IAsyncLifetime
         builder.Services.AddSingleton<ApiTokens>();
         _app = builder.Build();
         _app.MapStatusApi();
+        _app.MapSweepApi();
         await _app.StartAsync();
         _http = _app.GetTestClient();
         var store = _app.Services.GetRequiredService<IVerdictStore>();
@@ -45,7 +46,11 @@ public sealed class Paging_through_long_lists : IAsyncLifetime
         for (var n = 5; n <= 7; n++)
             await store.SaveWalkAsync(Healthy("a/app", Digest(n)), T0, $"v{n}", null, default);
         await sweeps.ReconcileTagsAsync("c/app", new Dictionary<string, string>(), ["gone1", "gone2"], T0, default);
+        foreach (var (id, minutes) in Sweeps)
+            await sweeps.StartSweepAsync(id, "schedule", T0.AddMinutes(minutes), default);
     }
+
+    private static readonly (Guid Id, int Minutes)[] Sweeps = [(Guid.NewGuid(), 0), (Guid.NewGuid(), 10), (Guid.NewGuid(), 5)];
 
     public async Task DisposeAsync()
     {
@@ -152,5 +157,17 @@ public sealed class Paging_through_long_lists : IAsyncLifetime
 
         Assert.Contains("repository=a%2Fapp", next, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Recent_sweeps_are_listed_newest_first_in_the_shape_of_one_sweep()
+    {
+        var listed = await _http.GetFromJsonAsync<JsonElement>("/v1/sweeps?limit=2");
+        var one = await _http.GetFromJsonAsync<JsonElement>($"/v1/sweeps/{Sweeps[1].Id}");
+
+        Assert.Equal([Sweeps[1].Id, Sweeps[2].Id], listed.EnumerateArray().Select(s => s.GetProperty("id").GetGuid()));
+        Assert.Equal(one.ToString(), listed[0].ToString());
+        Assert.Equal(3, (await _http.GetFromJsonAsync<JsonElement>("/v1/sweeps")).GetArrayLength());
+        Assert.Equal(HttpStatusCode.BadRequest, (await _http.GetAsync("/v1/sweeps?limit=1001")).StatusCode);
     }
 }

@@ -61,6 +61,14 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
         return (await connection.QuerySingleOrDefaultAsync<SweepRow>($"{SelectSweep} WHERE id = @id", new { id = id.ToString() }))?.ToProgress();
     }
 
+    public async Task<IReadOnlyList<SweepProgress>> ListSweepsAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<SweepRow>(new CommandDefinition(
+            $"{SelectSweep} ORDER BY started_ms DESC, id LIMIT @limit", new { limit }, cancellationToken: cancellationToken)))
+            .Select(row => row.ToProgress()).ToList();
+    }
+
     public async Task<SweepProgress?> GetLatestSweepAsync(bool completedOnly, CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
