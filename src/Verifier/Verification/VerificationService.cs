@@ -87,11 +87,15 @@ public sealed class VerificationService(
         metrics.CountVerification(walk.Result);
         if (eventOccurredAt is { } occurredAt)
             metrics.ObserveEventToVerdict(time.GetUtcNow() - occurredAt);
-        if (walk.Result != VerdictResult.Healthy)
+        if (walk.Result == VerdictResult.Broken)
         {
-            logger.LogWarning("{Repository}@{Digest} is {Result}: {Missing} missing, {Reasons}",
-                repository, digest, walk.Result, walk.Missing.Count, string.Join("; ", walk.IndeterminateReasons));
+            // The line an operator greps for: what is missing, and on which path from the manifest.
+            logger.LogWarning("{Repository}@{Digest} is broken: {Count} missing: {Missing}",
+                repository, digest, walk.Missing.Count,
+                string.Join("; ", walk.Missing.Select(m => $"{m.Kind} {m.Digest} ({m.StatusCode} {m.ErrorCode}) via {string.Join(" -> ", m.Path)}")));
         }
+        else if (walk.Result == VerdictResult.Indeterminate)
+            logger.LogWarning("{Repository}@{Digest} is indeterminate: {Reasons}", repository, digest, string.Join("; ", walk.IndeterminateReasons));
         return walk;
     }
 }
