@@ -30,15 +30,21 @@ internal static class CheckCommand
             DefaultValueFactory = _ => 0,
         };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log requests and retries to stderr." };
+        var username = new Option<string?>("--username", "-u") { Description = "Registry user; the password comes from stdin (--password-stdin). Without it: the docker config's credentials for this registry, else anonymous." };
+        var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the password for --username from stdin." };
+        var caFile = new Option<string?>("--ca-file") { Description = "PEM bundle of the CAs to trust for the registry and its token realm." };
         var command = new Command("check", "Walk one image now and print its verdict. Configuration overrides such as --Registry:Username=ci are accepted.")
         {
-            reference, json, plainHttp, retries, verbose,
+            reference, json, plainHttp, retries, verbose, username, passwordStdin, caFile,
         };
         // Configuration overrides arrive as unmatched tokens; anything else unknown is still an error (see RunAsync).
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var options = new CheckOptions(parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(plainHttp), parse.GetValue(retries), parse.GetValue(verbose));
+            var options = new CheckOptions(parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(plainHttp), parse.GetValue(retries), parse.GetValue(verbose))
+            {
+                Username = parse.GetValue(username), PasswordStdin = parse.GetValue(passwordStdin), CaFile = parse.GetValue(caFile),
+            };
             var console = new CheckOutput(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
             try
             {
@@ -52,6 +58,9 @@ internal static class CheckCommand
         return command;
     }
 
+    /// <summary>Where <c>--password-stdin</c> reads from: the process's stdin unless the caller gave another.</summary>
+    internal static readonly AsyncLocal<TextReader?> Input = new();
+
     private static async Task<int> RunAsync(CheckOptions options, string[] configArgs, CheckOutput console, CancellationToken cancellationToken)
     {
         if (configArgs.FirstOrDefault(a => !(a.StartsWith("--", StringComparison.Ordinal) && a.Contains(':', StringComparison.Ordinal))) is { } unknown)
@@ -61,7 +70,12 @@ internal static class CheckCommand
         if (!ImageReference.TryParse(options.Reference, out var image, out var problem))
             return await console.UsageErrorAsync([problem]);
 
-        using var host = CommandLineHost.Build(configArgs, image!.Registry, options.PlainHttp || image.PlainHttp == true, console.Error, options.Verbose, options.Retries);
+        var (login, loginProblem) = await RegistryLogins.FindAsync(
+            image!.Registry, options.Username, options.PasswordStdin, Input.Value ?? Console.In, dockerConfigDirectory: null, cancellationToken);
+        if (loginProblem is not null)
+            return await console.UsageErrorAsync([loginProblem]);
+        using var host = CommandLineHost.Build(
+            configArgs, image.Registry, options.PlainHttp || image.PlainHttp == true, console.Error, options.Verbose, options.Retries, login, options.CaFile);
         var registry = host.Services.GetRequiredService<RegistryClient>();
         var walker = host.Services.GetRequiredService<ManifestWalker>();
         var isTag = !image.Reference.Contains(':', StringComparison.Ordinal);
@@ -149,7 +163,14 @@ internal static class CheckCommand
     };
 }
 
-internal sealed record CheckOptions(string Reference, bool Json, bool PlainHttp, int Retries, bool Verbose);
+internal sealed record CheckOptions(string Reference, bool Json, bool PlainHttp, int Retries, bool Verbose)
+{
+    public string? Username { get; init; }
+
+    public bool PasswordStdin { get; init; }
+
+    public string? CaFile { get; init; }
+}
 
 /// <summary>The <c>--json</c> document (schema in the README); the text form is made from the same fields.</summary>
 internal sealed record CheckReport

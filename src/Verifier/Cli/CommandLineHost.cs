@@ -67,7 +67,9 @@ internal static class CommandLineHost
     }
 
     /// <summary>The <c>check</c> verb's host: quiet unless <paramref name="verbose"/>, each request tried <paramref name="retries"/> + 1 times.</summary>
-    public static IHost Build(string[] configArgs, string registry, bool plainHttp, TextWriter error, bool verbose, int retries)
+    /// <param name="login">Credentials found for this registry: <c>--username</c> wins over the configuration, the docker config's apply only when none are configured.</param>
+    public static IHost Build(string[] configArgs, string registry, bool plainHttp, TextWriter error, bool verbose, int retries,
+        RegistryLogin? login = null, string? caFile = null)
     {
         // Quiet by default: the result says what went wrong, once.
         var builder = CreateBuilder(configArgs, verbose ? CliLogs.Verbose : CliLogs.Quiet);
@@ -82,6 +84,18 @@ internal static class CommandLineHost
                 overrides[$"Registry:{key}"] = commandLine[$"Registry:{key}"];
             builder.Configuration.AddInMemoryCollection(overrides);
         }
+        var given = new Dictionary<string, string?>();
+        if (caFile is not null)
+            given["Registry:CaCertificateFile"] = caFile;
+        if (login is not null && (login.Source == "--username"
+                                  || (string.IsNullOrEmpty(builder.Configuration["Registry:Username"]) && string.IsNullOrEmpty(builder.Configuration["Registry:UsernameFile"]))))
+        {
+            given["Registry:Username"] = login.Username;
+            given["Registry:Password"] = login.Password;
+            given["Registry:UsernameFile"] = null;
+            given["Registry:PasswordFile"] = null;
+        }
+        builder.Configuration.AddInMemoryCollection(given);
         CheckSettings(builder.Configuration, VerifierParts.Registry, error);
         builder.Services.AddVerification();
         // A CI step fails fast: an unreachable host costs one bounded attempt unless --retries asks for more.

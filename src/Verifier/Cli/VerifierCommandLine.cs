@@ -8,9 +8,11 @@ namespace RegistryIntegrity.Verifier.Cli;
 public static class VerifierCommandLine
 {
     /// <summary>Parses and runs; a usage error (unknown option, missing argument) exits 64 like any other bad argument.</summary>
-    public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration? console = null)
+    /// <param name="input">What <c>check --password-stdin</c> reads; the process's stdin when null.</param>
+    public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration? console = null, TextReader? input = null)
     {
         console ??= new InvocationConfiguration();
+        CheckCommand.Input.Value = input;
         var parse = Create().Parse(args);
         if (parse.Errors.Count == 0)
             return await parse.InvokeAsync(console);
