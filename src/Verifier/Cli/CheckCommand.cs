@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Cli;

@@ -7,6 +7,7 @@ using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Cli;
 

@@ -1,3 +1,5 @@
+using RegistryIntegrity.Verifier.Verdicts;
+
 namespace RegistryIntegrity.Verifier.Storage;
 
 public sealed record SweepProgress(

@@ -1,65 +1,6 @@
-using RegistryIntegrity.Verifier.Verification;
+using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Storage;
-
-/// <summary>A registry event as processed, kept so duplicates are dropped and history can be replayed.</summary>
-/// <param name="Replay">Sent again on purpose (the <c>replay</c> verb): its verdict is stored even if the id was processed before.</param>
-public sealed record ProcessedEvent(
-    string EventId, string MessageType, string Repository, DateTimeOffset OccurredAt, string? SourceInstanceId, string Payload, bool Replay = false);
-
-/// <summary>Live manifests by verdict, and the objects missing from the broken ones.</summary>
-/// <param name="Broken">Broken manifests, plus tags that point to a missing manifest (<see cref="DanglingTags"/>).</param>
-/// <param name="Indeterminate">Manifests whose latest walk could not reach a verdict: never judged, or <see cref="Stale"/>.</param>
-/// <param name="MissingObjects">Objects missing from broken manifests, plus the missing manifest of each dangling tag.</param>
-public sealed record VerdictCounts(long Broken, long Indeterminate, long Healthy, long MissingObjects)
-{
-    /// <summary>Healthy or broken verdicts kept while the walks since could not reach the registry.</summary>
-    public long Stale { get; init; }
-
-    /// <summary>The oldest <see cref="ManifestVerdict.StaleSince"/>.</summary>
-    public DateTimeOffset? StaleSince { get; init; }
-
-    public long DanglingTags { get; init; }
-}
-
-/// <summary>The latest walk of a manifest, whatever it concluded.</summary>
-public sealed record VerdictAttempt(string Result, DateTimeOffset At, IReadOnlyList<string> Reasons);
-
-/// <summary>A tag the registry lists whose manifest answers 404: pulling it fails. Shaped like a broken <see cref="ManifestVerdict"/>.</summary>
-/// <param name="Digest">The digest the tag last resolved to, when the store knew it.</param>
-public sealed record DanglingTag(
-    string Repository, string Tag, string? Digest, string Result, DateTimeOffset Since, DateTimeOffset CheckedAt,
-    IReadOnlyList<string> Tags, IReadOnlyList<MissingObject> Missing, IReadOnlyList<string> Reasons)
-{
-    public const string ErrorCode = "MANIFEST_UNKNOWN";
-
-    public static DanglingTag Create(string repository, string tag, string? digest, DateTimeOffset since, DateTimeOffset checkedAt) => new(
-        repository, tag, digest, "broken", since, checkedAt, [tag],
-        digest is null ? [] : [new MissingObject("manifest", digest, [], 404, ErrorCode)],
-        [$"tag points to a missing manifest: the registry lists '{tag}' but answers 404 for it{(digest is null ? "" : $" (last known digest {digest})")}"]);
-}
-
-/// <param name="Subject">For an artifact (signature, SBOM): the manifest it is about.</param>
-public sealed record ManifestVerdict(
-    string Repository,
-    string Digest,
-    string? MediaType,
-    string? Result,
-    DateTimeOffset? CheckedAt,
-    DateTimeOffset? Since,
-    DateTimeOffset? DeletedAt,
-    IReadOnlyList<MissingObject> Missing,
-    IReadOnlyList<string> Reasons,
-    IReadOnlyList<string> Tags,
-    string? Subject)
-{
-    public VerdictAttempt? LastAttempt { get; init; }
-
-    /// <summary>Set while walks since <see cref="CheckedAt"/> could not reach the registry: the verdict is kept, but not re-proven.</summary>
-    public DateTimeOffset? StaleSince { get; init; }
-}
-
-public sealed record VerdictHistoryEntry(string Result, DateTimeOffset CheckedAt, IReadOnlyList<MissingObject> Missing, IReadOnlyList<string> Reasons, string? EventId);
 
 /// <summary>Manifests, their current verdicts and history, the reference graph, tags and processed events.</summary>
 public interface IVerdictStore

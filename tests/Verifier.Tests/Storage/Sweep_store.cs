@@ -1,6 +1,7 @@
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Tests.Storage;

@@ -1,5 +1,6 @@
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Tests.Storage;

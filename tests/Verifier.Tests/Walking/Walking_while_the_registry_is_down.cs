@@ -4,6 +4,7 @@ using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Tests.Storage;
 using RegistryIntegrity.Verifier.Tests.Support;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Tests.Walking;

@@ -1,4 +1,5 @@
 using Dapper;
+using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Storage.Dapper;
 

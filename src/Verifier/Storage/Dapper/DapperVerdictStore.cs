@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Text.Json;
 using Dapper;
-using RegistryIntegrity.Verifier.Verification;
+using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Storage.Dapper;
 

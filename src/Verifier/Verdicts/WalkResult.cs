@@ -1,6 +1,6 @@
 using RegistryIntegrity.Verifier.Registry;
 
-namespace RegistryIntegrity.Verifier.Verification;
+namespace RegistryIntegrity.Verifier.Verdicts;
 
 public enum VerdictResult { Healthy, Broken, Indeterminate }
 

@@ -1,4 +1,4 @@
-namespace RegistryIntegrity.Verifier.Verification;
+namespace RegistryIntegrity.Verifier.Verdicts;
 
 /// <summary>What the store holds for one manifest: its verdict, the last attempt at one, and when it was seen or deleted.</summary>
 /// <param name="Result">The verdict: <c>healthy</c> or <c>broken</c> once a walk reached the registry, <c>indeterminate</c> until then.</param>
