@@ -17,11 +17,11 @@ public partial class Layering_the_source_namespaces
     public void Finds_every_service_area()
     {
         var graph = Graph();
-        Assert.Contains("RegistryIntegrity.Verifier.Storage", graph.Keys);
+        Assert.Contains("RegistryIntegrity.Verifier.Store", graph.Keys);
         Assert.Contains("RegistryIntegrity.Verifier.Verdicts", graph.Keys);
         Assert.Contains("RegistryIntegrity.Verifier.Verification", graph.Keys);
         Assert.Contains("RegistryIntegrity.Listener.Notifications", graph.Keys);
-        Assert.Contains("RegistryIntegrity.Verifier.Verdicts", graph["RegistryIntegrity.Verifier.Storage"]);
+        Assert.Contains("RegistryIntegrity.Verifier.Verdicts", graph["RegistryIntegrity.Verifier.Store"]);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public partial class Layering_the_source_namespaces
     public void Keeps_the_verdict_model_free_of_the_store_and_the_verification()
     {
         var uses = Graph()["RegistryIntegrity.Verifier.Verdicts"];
-        Assert.DoesNotContain("RegistryIntegrity.Verifier.Storage", uses);
+        Assert.DoesNotContain("RegistryIntegrity.Verifier.Store", uses);
         Assert.DoesNotContain("RegistryIntegrity.Verifier.Verification", uses);
     }
 

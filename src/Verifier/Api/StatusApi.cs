@@ -1,6 +1,6 @@
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 
 namespace RegistryIntegrity.Verifier.Api;
 

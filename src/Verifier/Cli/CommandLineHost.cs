@@ -5,7 +5,7 @@ using Microsoft.Extensions.Http.Resilience;
 using Polly;
 using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Verifier.Configuration;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using System.Text.Json.Serialization;
 
 namespace RegistryIntegrity.Verifier.Cli;

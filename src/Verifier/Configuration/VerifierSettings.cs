@@ -4,7 +4,7 @@ using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Contracts.Settings;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Sweeps;
 
 namespace RegistryIntegrity.Verifier.Configuration;

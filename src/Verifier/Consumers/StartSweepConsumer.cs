@@ -2,7 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Sweeps;
 
 namespace RegistryIntegrity.Verifier.Consumers;

@@ -1,10 +1,10 @@
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
-using RegistryIntegrity.Verifier.Storage.Dapper;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
-namespace RegistryIntegrity.Verifier.Tests.Storage;
+namespace RegistryIntegrity.Verifier.Tests.Store;
 
 /// <summary>Every sweep store test runs against SQLite and a real PostgreSQL server.</summary>
 public abstract class Sweep_store

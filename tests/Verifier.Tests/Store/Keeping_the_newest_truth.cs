@@ -1,9 +1,9 @@
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
-namespace RegistryIntegrity.Verifier.Tests.Storage;
+namespace RegistryIntegrity.Verifier.Tests.Store;
 
 /// <summary>
 /// The verdict rules (<see cref="VerdictRules"/>) as the store applies them, with observations arriving in
@@ -240,7 +240,7 @@ public sealed class Keeping_the_newest_truth_on_SQLite : Keeping_the_newest_trut
     protected override async Task<(IVerdictStore, ISweepStore)> CreateStoresAsync()
     {
         var connections = await SqliteStores.CreateDatabaseAsync();
-        return (new Verifier.Storage.Dapper.DapperVerdictStore(connections, TimeProvider.System), new Verifier.Storage.Dapper.DapperSweepStore(connections));
+        return (new Verifier.Store.Dapper.DapperVerdictStore(connections, TimeProvider.System), new Verifier.Store.Dapper.DapperSweepStore(connections));
     }
 }
 
@@ -250,6 +250,6 @@ public sealed class Keeping_the_newest_truth_on_PostgreSQL(PostgresServer server
     protected override async Task<(IVerdictStore, ISweepStore)> CreateStoresAsync()
     {
         var connections = await server.CreateDatabaseAsync();
-        return (new Verifier.Storage.Dapper.DapperVerdictStore(connections, TimeProvider.System), new Verifier.Storage.Dapper.DapperSweepStore(connections));
+        return (new Verifier.Store.Dapper.DapperVerdictStore(connections, TimeProvider.System), new Verifier.Store.Dapper.DapperSweepStore(connections));
     }
 }

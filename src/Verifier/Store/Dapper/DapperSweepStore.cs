@@ -1,7 +1,7 @@
 using Dapper;
 using RegistryIntegrity.Verifier.Verdicts;
 
-namespace RegistryIntegrity.Verifier.Storage.Dapper;
+namespace RegistryIntegrity.Verifier.Store.Dapper;
 
 /// <summary>Sweeps on Dapper; like <see cref="DapperVerdictStore"/>, one SQL dialect for SQLite and PostgreSQL.</summary>
 public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepStore

@@ -1,6 +1,6 @@
 using RegistryIntegrity.Verifier.Verdicts;
 
-namespace RegistryIntegrity.Verifier.Storage;
+namespace RegistryIntegrity.Verifier.Store;
 
 /// <summary>Manifests, their current verdicts and history, the reference graph, tags and processed events.</summary>
 public interface IVerdictStore

@@ -1,9 +1,9 @@
 using Npgsql;
 using RegistryIntegrity.TestSupport;
-using RegistryIntegrity.Verifier.Storage;
-using RegistryIntegrity.Verifier.Storage.Dapper;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Store.Dapper;
 
-namespace RegistryIntegrity.Verifier.Tests.Storage;
+namespace RegistryIntegrity.Verifier.Tests.Store;
 
 /// <summary>One real PostgreSQL server for the whole test assembly; each test class gets its own database.</summary>
 public sealed class PostgresServer : IAsyncLifetime

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Dapper;
 using RegistryIntegrity.Verifier.Verdicts;
 
-namespace RegistryIntegrity.Verifier.Storage.Dapper;
+namespace RegistryIntegrity.Verifier.Store.Dapper;
 
 /// <summary>
 /// The store on Dapper. The SQL is the common subset of SQLite and PostgreSQL (upserts with

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace RegistryIntegrity.Verifier.Storage;
+namespace RegistryIntegrity.Verifier.Store;
 
 public enum StoreProvider { Sqlite, Postgres }
 

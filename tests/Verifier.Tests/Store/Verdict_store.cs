@@ -1,9 +1,9 @@
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
-namespace RegistryIntegrity.Verifier.Tests.Storage;
+namespace RegistryIntegrity.Verifier.Tests.Store;
 
 /// <summary>Every store test runs against each provider: SQLite (embedded default) and a real PostgreSQL server.</summary>
 public abstract class Verdict_store

@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace RegistryIntegrity.Verifier.Storage.Dapper;
+namespace RegistryIntegrity.Verifier.Store.Dapper;
 
 internal static class DbConnectionFactoryExtensions
 {

@@ -1,6 +1,6 @@
 using RegistryIntegrity.Verifier.Verdicts;
 
-namespace RegistryIntegrity.Verifier.Storage;
+namespace RegistryIntegrity.Verifier.Store;
 
 public sealed record SweepProgress(
     Guid Id,

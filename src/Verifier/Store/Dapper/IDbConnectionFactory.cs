@@ -2,7 +2,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace RegistryIntegrity.Verifier.Storage.Dapper;
+namespace RegistryIntegrity.Verifier.Store.Dapper;
 
 public interface IDbConnectionFactory
 {

@@ -1,8 +1,8 @@
 using Dapper;
 
-namespace RegistryIntegrity.Verifier.Storage.Dapper;
+namespace RegistryIntegrity.Verifier.Store.Dapper;
 
-/// <summary>Applies the embedded SQL scripts of the provider (Storage/Migrations/&lt;Provider&gt;/NNN_name.sql) that have not run yet.</summary>
+/// <summary>Applies the embedded SQL scripts of the provider (Store/Migrations/&lt;Provider&gt;/NNN_name.sql) that have not run yet.</summary>
 internal static class SchemaMigrator
 {
     public static async Task MigrateAsync(IDbConnectionFactory connections, TimeProvider time, CancellationToken cancellationToken)
@@ -32,7 +32,7 @@ internal static class SchemaMigrator
     private static IEnumerable<(string Version, string Sql)> Scripts(StoreProvider provider)
     {
         var assembly = typeof(SchemaMigrator).Assembly;
-        var prefix = $"{assembly.GetName().Name}.Storage.Migrations.{provider}.";
+        var prefix = $"{assembly.GetName().Name}.Store.Migrations.{provider}.";
         foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             using var reader = new StreamReader(assembly.GetManifestResourceStream(name)!);
