@@ -1,15 +1,14 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using MassTransit;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Prometheus;
 using RegistryIntegrity.Contracts;
-using RegistryIntegrity.Contracts.Settings;
-using RegistryIntegrity.Contracts.Hosting;
+using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
@@ -35,11 +34,8 @@ public static class VerifierServiceExtensions
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         builder.Services.AddSingleton<ApiTokens>();
-        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaults.ReadyTag]);
 
-        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
-        var quorumQueues = builder.Configuration.GetValue<bool>(QueueNames.QuorumQueuesKey);
-        var eventsQueueMaxLength = builder.Configuration.GetValue(QueueNames.EventsQueueMaxLengthKey, QueueNames.DefaultEventsQueueMaxLength);
         builder.Services.AddSweeps();
         builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddMassTransit(bus =>
@@ -55,13 +51,14 @@ public static class VerifierServiceExtensions
             bus.AddConsumer<SweepRepositoryConsumer>();
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                rabbit.Host(rabbitMq);
+                var rabbitMq = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                rabbit.Host(rabbitMq.Uri);
                 rabbit.ReceiveEndpoint(QueueNames.RegistryEvents, endpoint =>
                 {
                     // Infrastructure failures (store down) are retried; a broken image is a verdict, not an exception.
-                    if (quorumQueues)
+                    if (rabbitMq.QuorumQueues)
                         endpoint.SetQuorumQueue();
-                    foreach (var (key, value) in QueueNames.EventsQueueArguments(eventsQueueMaxLength))
+                    foreach (var (key, value) in QueueNames.EventsQueueArguments(rabbitMq.EventsQueueMaxLength))
                         endpoint.SetQueueArgument(key, value);
                     endpoint.UseMessageRetry(RetryInfrastructureFailures);
                     endpoint.PrefetchCount = 32;
@@ -74,7 +71,7 @@ public static class VerifierServiceExtensions
                 rabbit.ReceiveEndpoint(QueueNames.Sweeps, endpoint =>
                 {
                     var sweep = context.GetRequiredService<IOptions<SweepOptions>>().Value;
-                    if (quorumQueues)
+                    if (rabbitMq.QuorumQueues)
                         endpoint.SetQuorumQueue();
                     endpoint.UseMessageRetry(RetryInfrastructureFailures);
                     endpoint.PrefetchCount = sweep.ConcurrentRepositories;
@@ -93,6 +90,7 @@ public static class VerifierServiceExtensions
     /// <summary>Sweep scheduling and execution (the scheduler itself is only hosted by the service).</summary>
     public static IServiceCollection AddSweeps(this IServiceCollection services)
     {
+        services.AddRabbitMqOptions();
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SweepMetrics>();
         services.AddSingleton<KnownRegistryInstances>();
@@ -106,7 +104,7 @@ public static class VerifierServiceExtensions
     public static IServiceCollection AddVerification(this IServiceCollection services)
     {
         services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.TryAddTimeProvider();
+        services.AddSystemTime();
         services.AddSingleton<RegistryMetrics>();
         services.AddSingleton<VerifierMetrics>();
         services.AddSingleton<RegistryCredentials>();
@@ -172,8 +170,7 @@ public static class VerifierServiceExtensions
         VerifierMetrics.RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
         SweepMetrics.RefreshBeforeEachScrape(app.Services.GetRequiredService<ISweepStore>());
         app.UseManagementPort(app.Configuration);
-        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
-        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthProbes();
         app.MapMetrics("/metrics");
         app.MapStatusApi();
         app.MapSweepApi();
@@ -215,12 +212,6 @@ public static class VerifierServiceExtensions
         }
         using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         return chain.Build(leaf);
-    }
-
-    private static void TryAddTimeProvider(this IServiceCollection services)
-    {
-        if (services.All(s => s.ServiceType != typeof(TimeProvider)))
-            services.AddSingleton(TimeProvider.System);
     }
 
     private static Uri EnsureTrailingSlash(Uri uri) =>

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Store;

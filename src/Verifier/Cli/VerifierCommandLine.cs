@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
-using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Hosting.Settings;
 
 namespace RegistryIntegrity.Verifier.Cli;
 

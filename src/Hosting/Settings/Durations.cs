@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace RegistryIntegrity.Contracts.Settings;
+namespace RegistryIntegrity.Hosting.Settings;
 
 /// <summary>Durations as operators write them: <c>500ms</c>, <c>1.5s</c>, <c>10m</c>, <c>2h</c>, <c>1d</c>, or <c>00:00:01.500</c>.</summary>
 public static partial class Durations

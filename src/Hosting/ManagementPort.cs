@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 
-namespace RegistryIntegrity.Contracts.Hosting;
+namespace RegistryIntegrity.Hosting;
 
 /// <summary>
 /// Probes (<c>/healthz/*</c>) and metrics (<c>/metrics</c>) on a port of their own, <c>Management:Port</c>,

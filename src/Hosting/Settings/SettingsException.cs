@@ -1,4 +1,4 @@
-namespace RegistryIntegrity.Contracts.Settings;
+namespace RegistryIntegrity.Hosting.Settings;
 
 /// <summary>Configuration that cannot work: one line per problem, each naming the key and what it expects.</summary>
 public sealed class SettingsException(IReadOnlyList<string> problems) : Exception(string.Join(Environment.NewLine, problems))

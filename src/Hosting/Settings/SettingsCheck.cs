@@ -5,7 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace RegistryIntegrity.Contracts.Settings;
+namespace RegistryIntegrity.Hosting.Settings;
 
 /// <summary>
 /// Checks configuration before a host is built, so that a missing, malformed or out-of-range setting
