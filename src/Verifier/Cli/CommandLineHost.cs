@@ -7,7 +7,10 @@ using Microsoft.Extensions.Options;
 using RegistryIntegrity.Hosting;
 using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Verifier.Configuration;
+using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Sweeps;
+using RegistryIntegrity.Verifier.Verification;
 using System.Text.Json.Serialization;
 
 namespace RegistryIntegrity.Verifier.Cli;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace RegistryIntegrity.Verifier.Consumers;
+namespace RegistryIntegrity.Verifier.Sweeps;
 
 /// <summary>
 /// The registry instance ids this process already found in the store, so that the restart check
