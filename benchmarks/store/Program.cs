@@ -3,9 +3,10 @@ using System.Globalization;
 using Dapper;
 using Npgsql;
 using RegistryIntegrity.TestSupport;
-using RegistryIntegrity.Verifier.Storage;
-using RegistryIntegrity.Verifier.Storage.Dapper;
-using RegistryIntegrity.Verifier.Storage.Retention;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Verdicts;
+using RegistryIntegrity.Verifier.Store.Dapper;
+using RegistryIntegrity.Verifier.Store.Retention;
 
 // Store benchmark: a PostgreSQL verdict store the size of a large registry (default 1 million manifests,
 // 10 million history rows), the slowest API, scrape and scheduler queries before and after the bounded-growth

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.Benchmarks.Verifier;
 using RegistryIntegrity.TestSupport;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Verification;

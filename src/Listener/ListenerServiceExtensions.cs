@@ -1,11 +1,9 @@
 using MassTransit;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Prometheus;
-using RegistryIntegrity.Contracts.Settings;
-using RegistryIntegrity.Contracts.Hosting;
+using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Listener.Authentication;
 using RegistryIntegrity.Listener.Monitoring;
 using RegistryIntegrity.Listener.Notifications;
@@ -28,13 +26,14 @@ public static class ListenerServiceExtensions
             .ValidateOnStart();
         services.AddSingleton<IPostConfigureOptions<ListenerOptions>, TrimBearerTokens>();
         services.AddSingleton<IValidateOptions<ListenerOptions>, ListenerOptionsValidator>();
+        services.AddRabbitMqOptions();
         builder.AddManagementPort();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ListenerOptions>>((kestrel, options) => ConfigureKestrel(kestrel, options.Value));
         // Kestrel stops first (it is the last hosted service to start) and lets in-flight requests
         // finish within this time; the bus stops after it, so their sends still get confirmed.
         services.AddOptions<HostOptions>().Configure<IOptions<ListenerOptions>>((host, options) => host.ShutdownTimeout = options.Value.ShutdownTimeout);
 
-        services.AddSingleton(TimeProvider.System);
+        services.AddSystemTime();
         services.AddSingleton<ListenerMetrics>();
         services.AddSingleton<SourceInstanceTracker>();
         services.AddSingleton<WebhookAuthenticator>();
@@ -43,14 +42,13 @@ public static class ListenerServiceExtensions
         services.AddSingleton<RabbitMqQuarantine>();
         services.AddSingleton<IQuarantine>(provider => provider.GetRequiredService<RabbitMqQuarantine>());
         services.AddSingleton<NotificationHandler>();
-        services.AddHealthChecks().AddCheck<BrokerReadinessCheck>("rabbitmq", tags: ["ready"]);
+        services.AddHealthChecks().AddCheck<BrokerReadinessCheck>("rabbitmq", tags: [ServiceDefaults.ReadyTag]);
 
-        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
         services.AddMassTransit(bus =>
         {
             // MassTransit would otherwise report usage to its vendor over the internet (README, "Network").
             bus.DisableUsageTelemetry();
-            bus.UsingRabbitMq((_, rabbit) => rabbit.Host(rabbitMq));
+            bus.UsingRabbitMq((context, rabbit) => rabbit.Host(context.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Uri));
         });
         return builder;
     }
@@ -62,13 +60,7 @@ public static class ListenerServiceExtensions
 
         app.UseManagementPort(app.Configuration);
         app.MapNotificationEndpoint();
-        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
-        // Ready: the broker check and MassTransit's bus check (started or not). Degraded counts as not ready.
-        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions
-        {
-            Predicate = check => check.Tags.Contains("ready"),
-            ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable },
-        });
+        app.MapHealthProbes();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ListenerMetrics>().Registry);
         return app;
     }

@@ -1,5 +1,6 @@
 using RegistryIntegrity.Contracts;
-using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Hosting.Settings;
 
 namespace RegistryIntegrity.Listener;
 
@@ -11,7 +12,7 @@ internal static class ListenerSettings
     {
         var check = new SettingsCheck(configuration);
         check.Section(ListenerOptions.SectionName, new ListenerOptionsValidator());
-        check.BrokerUri("ConnectionStrings:RabbitMq");
+        check.BrokerUri(RabbitMqOptions.ConnectionStringKey);
         check.Boolean(QueueNames.QuorumQueuesKey);
         check.Urls();
         check.LogLevels();

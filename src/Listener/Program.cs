@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Listener;
 
 // The content root is the application's folder, so appsettings.json applies wherever the process is started.

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Verifier.Api;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 
 namespace RegistryIntegrity.EndToEnd.Tests;
 

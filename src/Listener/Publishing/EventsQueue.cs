@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Hosting;
 
 namespace RegistryIntegrity.Listener.Publishing;
 
@@ -11,15 +12,15 @@ namespace RegistryIntegrity.Listener.Publishing;
 /// <see cref="QueueNames.EventsQueueArguments"/>), the exchange and their binding itself: an event
 /// confirmed by the broker is then on the queue even if no Verifier ever ran.
 /// </summary>
-public sealed partial class EventsQueue(IConfiguration configuration, IOptions<ListenerOptions> options, ILogger<EventsQueue> logger)
+public sealed partial class EventsQueue(IOptions<RabbitMqOptions> rabbitMq, IOptions<ListenerOptions> options, ILogger<EventsQueue> logger)
 {
     private const ushort PreconditionFailed = 406;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile bool _declared;
 
-    public bool Quorum { get; } = configuration.GetValue<bool>(QueueNames.QuorumQueuesKey);
+    public bool Quorum { get; } = rabbitMq.Value.QuorumQueues;
 
-    public int MaxLength { get; } = configuration.GetValue(QueueNames.EventsQueueMaxLengthKey, QueueNames.DefaultEventsQueueMaxLength);
+    public int MaxLength { get; } = rabbitMq.Value.EventsQueueMaxLength;
 
     public Uri SendAddress => QueueNames.SendAddress(QueueNames.RegistryEvents, Quorum);
 
@@ -34,7 +35,7 @@ public sealed partial class EventsQueue(IConfiguration configuration, IOptions<L
                 return;
             var factory = new ConnectionFactory
             {
-                Uri = new Uri(configuration.GetConnectionString("RabbitMq")!),
+                Uri = rabbitMq.Value.Uri,
                 AutomaticRecoveryEnabled = false,
                 RequestedConnectionTimeout = options.Value.PublishTimeout,
             };
@@ -81,7 +82,7 @@ public sealed partial class EventsQueue(IConfiguration configuration, IOptions<L
     {
         try
         {
-            var factory = new ConnectionFactory { Uri = new Uri(configuration.GetConnectionString("RabbitMq")!), AutomaticRecoveryEnabled = false };
+            var factory = new ConnectionFactory { Uri = rabbitMq.Value.Uri, AutomaticRecoveryEnabled = false };
             await using var connection = await factory.CreateConnectionAsync(cancellationToken);
             await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
             return (await channel.QueueDeclarePassiveAsync(QueueNames.RegistryEvents, cancellationToken)).MessageCount >= MaxLength;

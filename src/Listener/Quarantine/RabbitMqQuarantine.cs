@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using RegistryIntegrity.Hosting;
 
 namespace RegistryIntegrity.Listener.Quarantine;
 
@@ -29,13 +30,13 @@ public sealed partial class RabbitMqQuarantine : IQuarantine, IAsyncDisposable
     private IConnection? _connection;
     private IChannel? _channel;
 
-    public RabbitMqQuarantine(IConfiguration configuration, IOptions<ListenerOptions> options, ILogger<RabbitMqQuarantine> logger)
+    public RabbitMqQuarantine(IOptions<RabbitMqOptions> rabbitMq, IOptions<ListenerOptions> options, ILogger<RabbitMqQuarantine> logger)
     {
         _options = options.Value.Quarantine;
         _logger = logger;
         _factory = new ConnectionFactory
         {
-            Uri = new Uri(configuration.GetConnectionString("RabbitMq")!),
+            Uri = rabbitMq.Value.Uri,
             ClientProvidedName = "registry-integrity-listener quarantine",
             AutomaticRecoveryEnabled = false,
             TopologyRecoveryEnabled = false,

@@ -1,5 +1,5 @@
 using System.Text;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 
 namespace RegistryIntegrity.Verifier.Api;
 

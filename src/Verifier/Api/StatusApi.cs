@@ -1,6 +1,7 @@
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Api;
 

@@ -1,4 +1,4 @@
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Sweeps;
 
 namespace RegistryIntegrity.Verifier.Api;

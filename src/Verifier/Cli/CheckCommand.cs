@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
-using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Cli;

@@ -3,9 +3,14 @@ using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
-using RegistryIntegrity.Contracts.Settings;
+using Microsoft.Extensions.Options;
+using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Verifier.Configuration;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store.Dapper;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Sweeps;
+using RegistryIntegrity.Verifier.Verification;
 using System.Text.Json.Serialization;
 
 namespace RegistryIntegrity.Verifier.Cli;
@@ -114,14 +119,13 @@ internal static class CommandLineHost
     {
         var builder = CreateBuilder(configArgs);
         CheckSettings(builder.Configuration, VerifierParts.Store | VerifierParts.Broker | VerifierParts.Sweep, error);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSystemTime();
         builder.Services.AddDapperRepositories();
         builder.Services.AddSweeps();
-        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
         builder.Services.AddMassTransit(bus =>
         {
             bus.DisableUsageTelemetry();
-            bus.UsingRabbitMq((_, rabbit) => rabbit.Host(rabbitMq));
+            bus.UsingRabbitMq((context, rabbit) => rabbit.Host(context.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Uri));
         });
         var host = builder.Build();
         await host.Services.GetRequiredService<IVerdictStore>().MigrateAsync(cancellationToken);

@@ -5,10 +5,11 @@ using MassTransit;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Hosting;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
-using RegistryIntegrity.Verifier.Storage;
-using RegistryIntegrity.Verifier.Storage.Dapper;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Sweeps;
 
 namespace RegistryIntegrity.Verifier.Cli;
@@ -108,8 +109,7 @@ internal static class ReplayCommands
     {
         var configuration = CommandLineHost.CreateBuilder(configArgs).Configuration;
         CommandLineHost.CheckSettings(configuration, VerifierParts.Broker, error);
-        var uri = configuration.GetConnectionString("RabbitMq")!;
-        var factory = new ConnectionFactory { Uri = new Uri(uri) };
+        var factory = new ConnectionFactory { Uri = RabbitMqOptions.Read(configuration).Uri };
         await using var connection = await factory.CreateConnectionAsync(cancellationToken);
         var moved = 0;
         foreach (var source in new[] { QueueNames.RegistryEvents, QueueNames.Sweeps })

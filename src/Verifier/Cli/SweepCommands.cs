@@ -3,10 +3,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Cli;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
-using Microsoft.Extensions.Options;
-using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Hosting.Settings;
 
 namespace RegistryIntegrity.Verifier.Cli;
 
@@ -40,23 +39,9 @@ public static class VerifierCommandLine
         root.Subcommands.Add(SweepCommands.CreateBackfill());
         root.Subcommands.Add(ReplayCommands.CreateReplay());
         root.Subcommands.Add(ReplayCommands.CreateReplayErrors());
-        root.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, async () =>
-        {
-            // The content root is the application's folder, so appsettings.json applies wherever the process is started.
-            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = parse.UnmatchedTokens.ToArray(), ContentRootPath = AppContext.BaseDirectory });
-            builder.AddVerifierServices(parse.InvocationConfiguration.Error);
-            var app = builder.Build();
-            app.MapVerifierEndpoints();
-            try
-            {
-                await app.RunAsync(cancellationToken);
-            }
-            catch (OptionsValidationException e)
-            {
-                throw new SettingsException(e.Failures.ToList());
-            }
-            return 0;
-        }));
+        // No verb: the service, composed and built in the composition root.
+        root.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, () =>
+            VerifierServiceExtensions.RunServiceAsync(parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Error, cancellationToken)));
         return root;
     }
 }

@@ -1,10 +1,11 @@
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using RegistryIntegrity.Contracts;
-using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Sweeps;
 
 namespace RegistryIntegrity.Verifier.Configuration;
@@ -37,7 +38,7 @@ internal static class VerifierSettings
             check.Section<SweepOptions>(SweepOptions.SectionName);
         if (parts.HasFlag(VerifierParts.Broker))
         {
-            check.BrokerUri("ConnectionStrings:RabbitMq");
+            check.BrokerUri(RabbitMqOptions.ConnectionStringKey);
             check.Boolean(QueueNames.QuorumQueuesKey);
         }
         if (parts.HasFlag(VerifierParts.Web))

@@ -1,6 +1,6 @@
 using MassTransit;
 using RegistryIntegrity.Contracts;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Consumers;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using RegistryIntegrity.Contracts;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Consumers;
 

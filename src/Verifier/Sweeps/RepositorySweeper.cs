@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Sweeps;

@@ -1,5 +1,5 @@
 using Prometheus;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 
 namespace RegistryIntegrity.Verifier.Sweeps;
 

@@ -1,7 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Contracts;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 
 namespace RegistryIntegrity.Verifier.Sweeps;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 
 namespace RegistryIntegrity.Verifier.Sweeps;
 

@@ -1,4 +1,5 @@
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Verification;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
-using RegistryIntegrity.Contracts.Settings;
+using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.TestSupport;
 using RegistryIntegrity.Verifier.Cli;
 using RegistryIntegrity.Verifier.Configuration;

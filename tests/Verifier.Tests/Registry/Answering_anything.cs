@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Tests.Support;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 using Xunit.Abstractions;
 

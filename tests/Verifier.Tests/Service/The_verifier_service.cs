@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.TestSupport;
-using RegistryIntegrity.Verifier.Storage;
+using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Tests.Support;
 
 namespace RegistryIntegrity.Verifier.Tests.Service;

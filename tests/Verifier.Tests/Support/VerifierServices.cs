@@ -3,10 +3,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Tests.Support;
 
-/// <summary>The Verifier's verification services (<see cref="VerifierServiceExtensions.AddVerification"/>) as the service composes them.</summary>
+/// <summary>The Verifier's verification services (<see cref="VerificationServiceExtensions.AddVerification"/>) as the service composes them.</summary>
 public static class VerifierServices
 {
     /// <param name="registry">Replaces the socket handler under the registry client (and the token client): a fake registry.</param>

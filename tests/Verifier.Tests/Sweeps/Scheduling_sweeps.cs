@@ -4,10 +4,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
-using RegistryIntegrity.Verifier.Storage.Dapper;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Verdicts;
+using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Sweeps;
-using RegistryIntegrity.Verifier.Tests.Storage;
+using RegistryIntegrity.Verifier.Tests.Store;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Tests.Sweeps;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.TestSupport;
-using RegistryIntegrity.Verifier.Tests.Storage;
+using RegistryIntegrity.Verifier.Tests.Store;
 using RegistryIntegrity.Verifier.Tests.Support;
 using RegistryIntegrity.Verifier.Verification;
 

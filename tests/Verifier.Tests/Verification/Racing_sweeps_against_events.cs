@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using RegistryIntegrity.Verifier.Storage;
-using RegistryIntegrity.Verifier.Tests.Storage;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Tests.Store;
 using RegistryIntegrity.Verifier.Tests.Support;
 using RegistryIntegrity.Verifier.Verification;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.TestSupport;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Tests.Support;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Tests.Walking;

@@ -1,9 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.TestSupport;
 using RegistryIntegrity.Verifier.Registry;
-using RegistryIntegrity.Verifier.Storage;
-using RegistryIntegrity.Verifier.Tests.Storage;
+using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Tests.Store;
 using RegistryIntegrity.Verifier.Tests.Support;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Tests.Walking;

@@ -1,0 +1,20 @@
+using RegistryIntegrity.Hosting;
+
+namespace RegistryIntegrity.Verifier.Sweeps;
+
+public static class SweepServiceExtensions
+{
+    /// <summary>Sweep scheduling and execution (the scheduler itself is only hosted by the service).</summary>
+    public static IServiceCollection AddSweeps(this IServiceCollection services)
+    {
+        services.AddRabbitMqOptions();
+        services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<SweepMetrics>();
+        services.AddSingleton<KnownRegistryInstances>();
+        services.AddSingleton<QueueAddresses>();
+        services.AddScoped<SweepRequester>();
+        services.AddTransient<RepositorySweeper>();
+        services.AddTransient<SweepCatalog>();
+        return services;
+    }
+}
