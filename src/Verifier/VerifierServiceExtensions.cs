@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using MassTransit;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -15,6 +16,7 @@ using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.RegistryStorage;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
 using RegistryIntegrity.Verifier.Sweeps;
@@ -41,6 +43,7 @@ public static class VerifierServiceExtensions
         var quorumQueues = builder.Configuration.GetValue<bool>(QueueNames.QuorumQueuesKey);
         var eventsQueueMaxLength = builder.Configuration.GetValue(QueueNames.EventsQueueMaxLengthKey, QueueNames.DefaultEventsQueueMaxLength);
         builder.Services.AddSweeps();
+        builder.Services.AddRegistryStorage(builder.Configuration);
         builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddMassTransit(bus =>
         {
@@ -99,6 +102,7 @@ public static class VerifierServiceExtensions
         services.AddSingleton<QueueAddresses>();
         services.AddScoped<SweepRequester>();
         services.AddTransient<RepositorySweeper>();
+        services.TryAddTransient<ISweepSource, RegistrySweepSource>();
         return services;
     }
 

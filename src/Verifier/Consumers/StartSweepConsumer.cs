@@ -1,7 +1,5 @@
 using MassTransit;
-using Microsoft.Extensions.Options;
 using RegistryIntegrity.Contracts;
-using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Sweeps;
 
@@ -13,35 +11,23 @@ namespace RegistryIntegrity.Verifier.Consumers;
 /// catalog no longer lists are swept too: that is how vanished repositories are reconciled.
 /// </summary>
 public sealed class StartSweepConsumer(
-    RegistryClient registry, ISweepStore sweeps, IOptions<SweepOptions> options, TimeProvider time, ILogger<StartSweepConsumer> logger,
+    ISweepSource source, ISweepStore sweeps, TimeProvider time, ILogger<StartSweepConsumer> logger,
     QueueAddresses queues)
     : IConsumer<StartSweep>
 {
-    private const int MaxCatalogPages = 100_000;
-
     public async Task Consume(ConsumeContext<StartSweep> context)
     {
         var sweep = context.Message;
         var cancellationToken = context.CancellationToken;
         await sweeps.StartSweepAsync(sweep.SweepId, sweep.Trigger, sweep.RequestedAt, cancellationToken);
 
-        var catalog = new List<string>();
-        string? next = null;
-        for (var page = 0; page < MaxCatalogPages; page++)
+        var (catalog, error) = await source.ListRepositoriesAsync(cancellationToken);
+        if (error is not null)
         {
-            var result = await registry.ListRepositoriesAsync(next, options.Value.CatalogPageSize, cancellationToken);
-            if (result.Probe.Outcome != ProbeOutcome.Present)
-            {
-                // A catalog cut short is as unusable as none: reconciling from it would drop every repository after the cut.
-                var error = $"{(page == 0 ? "catalog inaccessible" : $"catalog incomplete after {page} page(s)")}: {result.Probe.Reason} ({result.Probe.StatusCode} {result.Probe.ErrorCode})";
-                logger.LogWarning("Sweep {SweepId} stopped: {Error}", sweep.SweepId, error);
-                await sweeps.FailSweepAsync(sweep.SweepId, error, time.GetUtcNow(), cancellationToken);
-                return;
-            }
-            catalog.AddRange(result.Names.Where(ReferenceGrammar.IsRepository));
-            next = result.Next;
-            if (next is null)
-                break;
+            // A catalog cut short is as unusable as none: reconciling from it would drop every repository after the cut.
+            logger.LogWarning("Sweep {SweepId} stopped: {Error}", sweep.SweepId, error);
+            await sweeps.FailSweepAsync(sweep.SweepId, error, time.GetUtcNow(), cancellationToken);
+            return;
         }
 
         // Never-verified repositories first, then the least recently verified.
