@@ -55,7 +55,7 @@ public sealed class FileSystemRegistryStorage(string root) : IRegistryStorage
         }
     }
 
-    public async IAsyncEnumerable<string> ListRepositoriesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<string> ListRepositoriesAsync(bool withLayersOnly, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Depth first, each level in ordinal order: only the directories on the current path are held.
         var stack = new Stack<string>();
@@ -66,7 +66,7 @@ public sealed class FileSystemRegistryStorage(string root) : IRegistryStorage
             var relative = stack.Pop();
             var directory = relative.Length == 0 ? Full(RegistryStorageLayout.Repositories) : Full($"{RegistryStorageLayout.Repositories}/{relative}");
             var children = Subdirectories(directory);
-            if (relative.Length > 0 && children.Contains("_manifests") && ReferenceGrammar.IsRepository(relative))
+            if (relative.Length > 0 && (children.Contains("_manifests") || (withLayersOnly && children.Contains("_layers"))) && ReferenceGrammar.IsRepository(relative))
                 yield return relative;
             foreach (var child in children.Where(c => !c.StartsWith('_')).OrderDescending(StringComparer.Ordinal))
             {

@@ -32,8 +32,11 @@ public interface IRegistryStorage
     /// <summary>Whether the root can be read and holds distribution's layout; the reason when not.</summary>
     StorageAnswer<bool> CheckRoot();
 
-    /// <summary>Every repository (a directory holding <c>_manifests</c>, as distribution's catalog), in ordinal order.</summary>
-    IAsyncEnumerable<string> ListRepositoriesAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Every repository (a directory holding <c>_manifests</c>, as distribution's catalog lists them), in ordinal order;
+    /// with <paramref name="withLayersOnly"/> also those holding only <c>_layers</c> (blobs pushed, no manifest yet).
+    /// </summary>
+    IAsyncEnumerable<string> ListRepositoriesAsync(bool withLayersOnly, CancellationToken cancellationToken);
 
     /// <summary>The tag directories of a repository (none when it has no tags), as distribution's <c>tags/list</c>.</summary>
     IAsyncEnumerable<string> ListTagsAsync(string repository, CancellationToken cancellationToken);

@@ -78,7 +78,7 @@ public sealed class StorageScan(
         }
 
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentRepositories, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(storage.ListRepositoriesAsync(cancellationToken), parallel, ScanRepositoryAsync);
+        await Parallel.ForEachAsync(storage.ListRepositoriesAsync(withLayersOnly: true, cancellationToken), parallel, ScanRepositoryAsync);
         // Repositories the store knows but the storage no longer has: their tags vanished, their manifests were deleted.
         var vanished = (await sweeps.ListRepositoriesAsync(cancellationToken)).Where(r => !seen.ContainsKey(r)).ToList();
         await Parallel.ForEachAsync(vanished, parallel, async (repository, ct) =>
@@ -89,8 +89,11 @@ public sealed class StorageScan(
 
         foreach (var dangling in await verdicts.ListDanglingTagsAsync(cancellationToken))
         {
-            if (seen.ContainsKey(dangling.Repository))
-                findings.Enqueue(new Finding(FindingKind.DanglingTag, dangling.Repository, dangling.Digest, dangling.Tag, "the tag is listed but its manifest is missing", dangling.Missing));
+            if (!seen.ContainsKey(dangling.Repository))
+                continue;
+            // The store keeps the digest the tag last resolved to; a tag never seen whole still names one in its current link.
+            var digest = dangling.Digest ?? (await storage.ReadLinkAsync(Contracts.RegistryStorage.RegistryStorageLayout.TagCurrentLinkPath(dangling.Repository, dangling.Tag), cancellationToken)).Value;
+            findings.Enqueue(new Finding(FindingKind.DanglingTag, dangling.Repository, digest, dangling.Tag, "the tag is listed but its manifest is missing", dangling.Missing));
         }
         Report();
         var ordered = findings.OrderBy(f => f.Repository, StringComparer.Ordinal).ThenBy(f => f.Kind).ThenBy(f => f.Digest, StringComparer.Ordinal).ThenBy(f => f.Tag, StringComparer.Ordinal).ToList();

@@ -20,7 +20,7 @@ public sealed class StorageSweepSource(IRegistryStorage storage, int maxManifest
         var repositories = new List<string>();
         try
         {
-            await foreach (var repository in storage.ListRepositoriesAsync(cancellationToken))
+            await foreach (var repository in storage.ListRepositoriesAsync(withLayersOnly: false, cancellationToken))
                 repositories.Add(repository);
         }
         catch (RegistryStorageException e)
