@@ -113,13 +113,24 @@ public sealed class FileSystemRegistryStorage(string root) : IRegistryStorage
         }
     }
 
-    public Task<StorageAnswer<long>> StatBlobAsync(string digest, CancellationToken cancellationToken)
+    public Task<StorageAnswer<long>> StatBlobAsync(string digest, bool readFirstByte, CancellationToken cancellationToken)
     {
         var relative = RegistryStorageLayout.BlobDataPath(digest);
+        var path = Full(relative);
+        if (!readFirstByte)
+        {
+            // One stat for the common case; anything else is told apart below by opening the file.
+            var info = new FileInfo(path);
+            if (info.Exists)
+                return Task.FromResult(StorageAnswer<long>.Found(info.Length));
+        }
         try
         {
-            using var handle = File.OpenHandle(Full(relative), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return Task.FromResult(StorageAnswer<long>.Found(RandomAccess.GetLength(handle)));
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var length = RandomAccess.GetLength(handle);
+            if (readFirstByte && length > 0 && RandomAccess.Read(handle, stackalloc byte[1], 0) == 0)
+                return Task.FromResult(StorageAnswer<long>.Unreadable($"blob data {digest} is {length} bytes long but its first byte cannot be read"));
+            return Task.FromResult(StorageAnswer<long>.Found(length));
         }
         catch (Exception e) when (IsNotFound(e))
         {

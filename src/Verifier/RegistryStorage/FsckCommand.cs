@@ -72,7 +72,14 @@ internal static class FsckCommand
         builder.Services.AddSweeps();
         builder.Services.AddStorageScan(storage.Root);
         using var host = builder.Build();
-        await host.Services.GetRequiredService<IVerdictStore>().MigrateAsync(cancellationToken);
+        try
+        {
+            await host.Services.GetRequiredService<IVerdictStore>().MigrateAsync(cancellationToken);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            return await output.FailAsync("indeterminate", Indeterminate, [$"the verdict store cannot be used: {e.Message.Split('\n')[0].Trim()}"]);
+        }
 
         var scan = host.Services.GetRequiredService<StorageScan>();
         var lastProgress = TimeSpan.Zero;
@@ -94,6 +101,10 @@ internal static class FsckCommand
         catch (RegistryStorageException e)
         {
             return await output.FailAsync("indeterminate", Indeterminate, [$"the storage could not be listed: {e.Message}"]);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            return await output.FailAsync("indeterminate", Indeterminate, [$"the verdict store failed during the scan: {e.Message.Split('\n')[0].Trim()}"]);
         }
         return await output.ReportAsync(storage.Root, fix, apply, result);
     }

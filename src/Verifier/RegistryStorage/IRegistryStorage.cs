@@ -50,8 +50,8 @@ public interface IRegistryStorage
     /// <summary>The digest a link file holds (its relative layout path); unreadable when it holds anything else.</summary>
     Task<StorageAnswer<string>> ReadLinkAsync(string relativePath, CancellationToken cancellationToken);
 
-    /// <summary>The size of a blob's data.</summary>
-    Task<StorageAnswer<long>> StatBlobAsync(string digest, CancellationToken cancellationToken);
+    /// <summary>The size of a blob's data; with <paramref name="readFirstByte"/>, unreadable unless its first byte can be read too.</summary>
+    Task<StorageAnswer<long>> StatBlobAsync(string digest, bool readFirstByte, CancellationToken cancellationToken);
 
     /// <summary>A blob's first <paramref name="maxBytes"/> bytes at most (all of it when shorter); unreadable when it is longer and <paramref name="whole"/>.</summary>
     Task<StorageAnswer<byte[]>> ReadBlobAsync(string digest, int maxBytes, bool whole, CancellationToken cancellationToken);

@@ -58,13 +58,10 @@ public sealed class StorageProbeSource(IRegistryStorage storage, string reposito
             return linkProblem;
         if (link.Value != digest)
             return ProbeResult.Indeterminate($"the layer link names another digest ({link.Value})");
-        // The first byte, as the HTTP sweep's ranged GET: data that exists but cannot be read is no proof.
-        var data = await storage.ReadBlobAsync(digest, 1, whole: false, cancellationToken);
-        if (Failed(data, BlobUnknown, "blob data") is { } dataProblem)
+        // The first byte too, as the HTTP sweep's ranged GET: data that exists but cannot be read is no proof.
+        var length = await storage.StatBlobAsync(digest, readFirstByte: true, cancellationToken);
+        if (Failed(length, BlobUnknown, "blob data") is { } dataProblem)
             return dataProblem;
-        var length = await storage.StatBlobAsync(digest, cancellationToken);
-        if (Failed(length, BlobUnknown, "blob data") is { } statProblem)
-            return statProblem;
         return expectedSize is { } expected && length.Value != expected
             ? new ProbeResult(ProbeOutcome.Missing, null, RegistryClient.SizeMismatch, $"the storage holds {length.Value} bytes, the descriptor says {expected}")
             : ProbeResult.Present;

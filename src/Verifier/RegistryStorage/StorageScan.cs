@@ -142,7 +142,7 @@ public sealed class StorageScan(
                     findings.Enqueue(new Finding(FindingKind.Indeterminate, repository, digest, null, link.Reason!, []));
                     continue;
                 }
-                var data = await storage.StatBlobAsync(link.Value!, cancellationToken);
+                var data = await storage.StatBlobAsync(link.Value!, readFirstByte: false, cancellationToken);
                 if (data.Outcome == StorageOutcome.Unreadable)
                 {
                     findings.Enqueue(new Finding(FindingKind.Indeterminate, repository, digest, null, data.Reason!, []));

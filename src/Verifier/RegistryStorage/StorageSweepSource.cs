@@ -54,7 +54,7 @@ public sealed class StorageSweepSource(IRegistryStorage storage, int maxManifest
         var revision = await storage.ReadLinkAsync(RegistryStorageLayout.RevisionLinkPath(repository, digest), cancellationToken);
         if (revision.Outcome != StorageOutcome.Present)
             return (null, Probe(revision.Outcome, revision.Reason));
-        var data = await storage.StatBlobAsync(digest, cancellationToken);
+        var data = await storage.StatBlobAsync(digest, readFirstByte: false, cancellationToken);
         return data.Outcome == StorageOutcome.Present ? (digest, ProbeResult.Present) : (null, Probe(data.Outcome, data.Reason));
     }
 

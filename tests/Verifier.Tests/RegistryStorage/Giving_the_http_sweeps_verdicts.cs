@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -124,6 +125,19 @@ public sealed class Giving_the_http_sweeps_verdicts(StorageScanRegistry registry
         var verdict = (await store.GetManifestAsync(repository, registry.Index.Digest, default))!;
         Assert.Equal("broken", verdict.Result);
         Assert.Equal(child, Assert.Single(verdict.Missing).Digest);
+    }
+
+    [Fact]
+    public void Sweeps_read_the_storage_when_the_verifier_is_given_its_root()
+    {
+        var settings = new Dictionary<string, string?> { ["RegistryStorage:Root"] = registry.LiveRoot };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        using var withRoot = VerifierServices.Create(VerifierServices.Configuration(registry.Stack.RegistryUri), configure: s => s.AddSweeps().AddRegistryStorage(configuration));
+        using var without = VerifierServices.Create(VerifierServices.Configuration(registry.Stack.RegistryUri), configure: s => s.AddSweeps().AddRegistryStorage(
+            new ConfigurationBuilder().Build()));
+
+        Assert.IsType<StorageSweepSource>(withRoot.GetRequiredService<ISweepSource>());
+        Assert.IsType<RegistrySweepSource>(without.GetRequiredService<ISweepSource>());
     }
 
     private static async Task<(IVerdictStore Verdicts, ISweepStore Sweeps)> NewStoreAsync()

@@ -209,4 +209,29 @@ public sealed class Scanning_the_registry_storage(StorageScanRegistry registry) 
         Assert.Equal(64, exitCode);
         Assert.Contains("no storage root", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Refuses_an_out_of_range_setting_with_exit_64_naming_the_key()
+    {
+        using var tree = registry.CopyHealthy();
+
+        var (exitCode, _, error) = await FsckAsync("--root", tree.Root, "--RegistryStorage:ConcurrentRepositories=0");
+
+        Assert.Equal(64, exitCode);
+        Assert.Contains("RegistryStorage:ConcurrentRepositories", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Says_indeterminate_when_the_verdict_store_cannot_be_used()
+    {
+        using var tree = registry.CopyHealthy();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exitCode = await VerifierCommandLine.InvokeAsync(
+            ["fsck", "--root", tree.Root, "--Store:ConnectionString=Data Source=/nonexistent/dir/verifier.db"], new InvocationConfiguration { Output = output, Error = error });
+
+        Assert.Equal(2, exitCode);
+        Assert.StartsWith("fsck: the verdict store cannot be used: ", error.ToString(), StringComparison.Ordinal);
+    }
 }
