@@ -28,6 +28,7 @@ public enum FindingKind
 
 public sealed record Finding(FindingKind Kind, string Repository, string? Digest, string? Tag, string Detail, IReadOnlyList<MissingObject> Missing)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsBroken => Kind != FindingKind.Indeterminate;
 }
 
