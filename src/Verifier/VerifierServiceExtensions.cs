@@ -9,6 +9,7 @@ using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.RegistryStorage;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Store.Retention;
@@ -33,6 +34,7 @@ public static class VerifierServiceExtensions
         builder.Services.AddHealthChecks().AddStoreHealthCheck();
 
         builder.Services.AddSweeps();
+        builder.Services.AddRegistryStorage(builder.Configuration);
         builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddHostedService<StoreRetentionService>();
         builder.Services.AddMassTransit(bus =>

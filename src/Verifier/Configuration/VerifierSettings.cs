@@ -35,7 +35,10 @@ internal static class VerifierSettings
         if (parts.HasFlag(VerifierParts.Store) && check.Section<StoreOptions>(StoreOptions.SectionName) is { } store)
             CheckConnectionString(check, store);
         if (parts.HasFlag(VerifierParts.Sweep))
+        {
             check.Section<SweepOptions>(SweepOptions.SectionName);
+            check.Section<RegistryStorage.RegistryStorageOptions>(RegistryStorage.RegistryStorageOptions.SectionName);
+        }
         if (parts.HasFlag(VerifierParts.Broker))
         {
             check.BrokerUri(RabbitMqOptions.ConnectionStringKey);

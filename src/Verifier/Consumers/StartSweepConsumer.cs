@@ -6,12 +6,13 @@ using RegistryIntegrity.Verifier.Sweeps;
 namespace RegistryIntegrity.Verifier.Consumers;
 
 /// <summary>
-/// Enumerates the whole catalog (<see cref="SweepCatalog"/>) and queues one <see cref="SweepRepository"/> per
+/// Enumerates the whole catalog (every page) and queues one <see cref="SweepRepository"/> per
 /// repository, so every Verifier replica shares the work. Repositories the store knows but the
 /// catalog no longer lists are swept too: that is how vanished repositories are reconciled.
 /// </summary>
 public sealed class StartSweepConsumer(
-    SweepCatalog catalog, ISweepStore sweeps, TimeProvider time, ILogger<StartSweepConsumer> logger, QueueAddresses queues)
+    ISweepSource source, ISweepStore sweeps, TimeProvider time, ILogger<StartSweepConsumer> logger,
+    QueueAddresses queues)
     : IConsumer<StartSweep>
 {
     public async Task Consume(ConsumeContext<StartSweep> context)
@@ -20,9 +21,10 @@ public sealed class StartSweepConsumer(
         var cancellationToken = context.CancellationToken;
         await sweeps.StartSweepAsync(sweep.SweepId, sweep.Trigger, sweep.RequestedAt, cancellationToken);
 
-        var listing = await catalog.ListAsync(cancellationToken);
-        if (listing.Error is { } error)
+        var (catalog, error) = await source.ListRepositoriesAsync(cancellationToken);
+        if (error is not null)
         {
+            // A catalog cut short is as unusable as none: reconciling from it would drop every repository after the cut.
             logger.LogWarning("Sweep {SweepId} stopped: {Error}", sweep.SweepId, error);
             await sweeps.FailSweepAsync(sweep.SweepId, error, time.GetUtcNow(), cancellationToken);
             return;
@@ -30,7 +32,7 @@ public sealed class StartSweepConsumer(
 
         // Never-verified repositories first, then the least recently verified.
         var known = await sweeps.ListRepositoriesAsync(cancellationToken);
-        var repositories = listing.Repositories.Except(known, StringComparer.Ordinal).Concat(known).Distinct(StringComparer.Ordinal).ToList();
+        var repositories = catalog.Except(known, StringComparer.Ordinal).Concat(known).Distinct(StringComparer.Ordinal).ToList();
         var endpoint = await context.GetSendEndpoint(queues.Sweeps);
         await endpoint.SendBatch(repositories.Select(r => new SweepRepository { SweepId = sweep.SweepId, Repository = r }), cancellationToken);
         await sweeps.SetEnumeratedAsync(sweep.SweepId, repositories.Count, time.GetUtcNow(), cancellationToken);

@@ -362,7 +362,7 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
         return buffer.ToArray();
     }
 
-    private static bool DigestMatches(string digest, byte[] body)
+    internal static bool DigestMatches(string digest, byte[] body)
     {
         var separator = digest.IndexOf(':', StringComparison.Ordinal);
         var hash = digest[..separator] == "sha512" ? SHA512.HashData(body) : SHA256.HashData(body);

@@ -9,28 +9,26 @@ namespace RegistryIntegrity.Verifier.Sweeps;
 public sealed record RepositorySweepResult(int ManifestsChecked, int TagsSeen, string? Problem);
 
 /// <summary>
-/// Sweeps one repository: every tag (all of them, every page), every manifest they point at and
+/// Sweeps one repository through its <see cref="ISweepSource"/> (the registry's API or its storage): every tag (all of them, every page), every manifest they point at and
 /// every manifest already known there, with one shared cache so no object is requested twice.
 /// The store's tags are reconciled only from a complete tag listing: a registry that could not
 /// answer is never a reason to remove anything.
 /// </summary>
 public sealed class RepositorySweeper(
-    RegistryClient registry, ManifestWalker walker, IVerdictStore verdicts, ISweepStore sweeps,
+    ISweepSource source, ManifestWalker walker, IVerdictStore verdicts, ISweepStore sweeps,
     SweepMetrics metrics, Microsoft.Extensions.Options.IOptions<SweepOptions> options, TimeProvider time, ILogger<RepositorySweeper> logger)
 {
-    private const int MaxTagPages = 100_000;
-
     public async Task<RepositorySweepResult> SweepAsync(string repository, CancellationToken cancellationToken)
     {
         var listedAt = time.GetUtcNow();
-        var (tags, listingProblem) = await ListTagsAsync(repository, cancellationToken);
+        var (tags, listingProblem) = await source.ListTagsAsync(repository, cancellationToken);
         var resolved = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         var unresolved = new ConcurrentBag<string>();
         var dangling = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(tags, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentWalks, CancellationToken = cancellationToken },
             async (tag, ct) =>
             {
-                var (digest, probe) = await registry.ResolveTagAsync(repository, tag, ct);
+                var (digest, probe) = await source.ResolveTagAsync(repository, tag, ct);
                 if (digest is not null)
                     resolved[tag] = digest;
                 else if (probe.Outcome == ProbeOutcome.Indeterminate)
@@ -44,7 +42,7 @@ public sealed class RepositorySweeper(
             .Concat(await sweeps.ListVerifiedManifestsAsync(repository, cancellationToken))
             .Distinct(StringComparer.Ordinal)
             .ToList();
-        var probes = walker.CreateCache(repository);
+        var probes = source.CreateProbes(repository);
         var checkedCount = 0;
         var gone = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(digests, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentWalks, CancellationToken = cancellationToken },
@@ -76,29 +74,7 @@ public sealed class RepositorySweeper(
     {
         if (candidates.Count == 0)
             return ([], null);
-        var (listed, problem) = await ListTagsAsync(repository, cancellationToken);
+        var (listed, problem) = await source.ListTagsAsync(repository, cancellationToken);
         return problem is not null ? ([], problem) : ([.. candidates.Intersect(listed, StringComparer.Ordinal)], null);
-    }
-
-    private async Task<(List<string> Tags, string? Problem)> ListTagsAsync(string repository, CancellationToken cancellationToken)
-    {
-        var tags = new List<string>();
-        string? next = null;
-        for (var page = 0; page < MaxTagPages; page++)
-        {
-            var result = await registry.ListTagsAsync(repository, next, cancellationToken);
-            switch (result.Probe.Outcome)
-            {
-                case ProbeOutcome.Missing:
-                    return ([], null); // the repository is gone: every tag vanished
-                case ProbeOutcome.Indeterminate:
-                    return (tags, $"tag listing failed: {result.Probe.Reason} ({result.Probe.StatusCode})");
-            }
-            tags.AddRange(result.Names.Where(ReferenceGrammar.IsTag));
-            next = result.Next;
-            if (next is null)
-                return (tags.Distinct(StringComparer.Ordinal).ToList(), null);
-        }
-        return (tags, $"more than {MaxTagPages} tag pages");
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using RegistryIntegrity.Hosting;
 
 namespace RegistryIntegrity.Verifier.Sweeps;
@@ -14,7 +15,7 @@ public static class SweepServiceExtensions
         services.AddSingleton<QueueAddresses>();
         services.AddScoped<SweepRequester>();
         services.AddTransient<RepositorySweeper>();
-        services.AddTransient<SweepCatalog>();
+        services.TryAddTransient<ISweepSource, RegistrySweepSource>();
         return services;
     }
 }

@@ -11,17 +11,19 @@ namespace RegistryIntegrity.Verifier.Verification;
 /// can be pulled whole. Each (repository, digest) is requested once per walk; siblings are checked
 /// concurrently, within the registry client's concurrency limit.
 /// </summary>
-public sealed class ManifestWalker(RegistryClient registry, TimeProvider time)
+/// <param name="registry">Null where there is no registry to ask (the storage scan): walks then get their answers from an <see cref="IProbeSource"/> given to them.</param>
+public sealed class ManifestWalker(RegistryClient? registry, TimeProvider time)
 {
     public const int MaxDepth = 8;
 
     public Task<WalkResult> WalkAsync(string repository, string digest, CancellationToken cancellationToken) =>
         WalkAsync(CreateCache(repository), digest, cancellationToken);
 
-    public RegistryProbeCache CreateCache(string repository) => new(registry, repository, time);
+    public RegistryProbeCache CreateCache(string repository) =>
+        new(registry ?? throw new InvalidOperationException("no registry is configured: give the walk a probe source"), repository, time);
 
     /// <summary>Walks with a cache shared by several walks of one repository (a sweep), so no object is requested twice.</summary>
-    public async Task<WalkResult> WalkAsync(RegistryProbeCache probes, string digest, CancellationToken cancellationToken)
+    public async Task<WalkResult> WalkAsync(IProbeSource probes, string digest, CancellationToken cancellationToken)
     {
         var walk = new Walk(probes, cancellationToken);
         var startedAt = time.GetUtcNow();
@@ -29,7 +31,7 @@ public sealed class ManifestWalker(RegistryClient registry, TimeProvider time)
         return walk.Result(digest, startedAt);
     }
 
-    private sealed class Walk(RegistryProbeCache probes, CancellationToken cancellationToken)
+    private sealed class Walk(IProbeSource probes, CancellationToken cancellationToken)
     {
         // Lazy: GetOrAdd may run a value factory twice under a race, which would walk a subtree twice.
         private readonly ConcurrentDictionary<string, Lazy<Task>> _visitedManifests = new();

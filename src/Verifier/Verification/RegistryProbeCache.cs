@@ -10,7 +10,7 @@ public readonly record struct Observed<T>(T Value, DateTimeOffset AskedAt);
 /// The registry's answers for one repository, each requested at most once: shared by the walks of
 /// one sweep so manifests and layers common to many images cost one request each.
 /// </summary>
-public sealed class RegistryProbeCache(RegistryClient registry, string repository, TimeProvider time)
+public sealed class RegistryProbeCache(RegistryClient registry, string repository, TimeProvider time) : IProbeSource
 {
     // Lazy: GetOrAdd may run a value factory twice under a race, which would send the request twice.
     private readonly ConcurrentDictionary<string, Lazy<Task<Observed<ManifestResponse>>>> _manifests = new(StringComparer.Ordinal);
@@ -23,6 +23,8 @@ public sealed class RegistryProbeCache(RegistryClient registry, string repositor
 
     public Task<Observed<ProbeResult>> CheckBlobAsync(string digest, long? size, CancellationToken cancellationToken) =>
         _blobs.GetOrAdd(digest, d => new(() => AskAsync(() => registry.CheckBlobAsync(repository, d, size, cancellationToken)))).Value;
+
+    public IProbeSource Renew() => new RegistryProbeCache(registry, repository, time);
 
     private async Task<Observed<T>> AskAsync<T>(Func<Task<T>> request)
     {

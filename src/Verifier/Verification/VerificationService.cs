@@ -15,7 +15,7 @@ public sealed class VerificationService(
     /// about one of its objects (a shared sweep answer from before a delete or a push) is walked again with fresh answers.
     /// </summary>
     public static async Task<WalkResult> WalkAndSaveAsync(
-        ManifestWalker walker, RegistryProbeCache probes, IVerdictStore store, TimeProvider time, ILogger logger,
+        ManifestWalker walker, IProbeSource probes, IVerdictStore store, TimeProvider time, ILogger logger,
         string digest, string? tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
@@ -32,7 +32,7 @@ public sealed class VerificationService(
                 logger.LogWarning("{Repository}@{Digest} changed during each of {Count} walks; left to the next event or sweep", probes.Repository, digest, attempt);
                 return walk;
             }
-            probes = walker.CreateCache(probes.Repository);
+            probes = probes.Renew();
         }
     }
 
