@@ -15,6 +15,7 @@ using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.RegistryStorageRemovals;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
 using RegistryIntegrity.Verifier.Sweeps;
@@ -32,6 +33,7 @@ public static class VerifierServiceExtensions
         builder.AddManagementPort();
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
+        builder.Services.AddRegistryStorageRemovals();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         builder.Services.AddSingleton<ApiTokens>();
@@ -50,6 +52,7 @@ public static class VerifierServiceExtensions
             bus.AddConsumer<ManifestPushedConsumer>();
             bus.AddConsumer<DigestDeletedConsumer>();
             bus.AddConsumer<TagDeletedConsumer>();
+            bus.AddConsumer<RegistryStorageRemovedConsumer>();
             bus.AddConsumer<RegistryRestartConsumer>();
             bus.AddConsumer<StartSweepConsumer>();
             bus.AddConsumer<SweepRepositoryConsumer>();
@@ -69,6 +72,7 @@ public static class VerifierServiceExtensions
                     endpoint.ConfigureConsumer<ManifestPushedConsumer>(context);
                     endpoint.ConfigureConsumer<DigestDeletedConsumer>(context);
                     endpoint.ConfigureConsumer<TagDeletedConsumer>(context);
+                    endpoint.ConfigureConsumer<RegistryStorageRemovedConsumer>(context);
                     endpoint.ConfigureConsumer<RegistryRestartConsumer>(context);
                 });
                 rabbit.ReceiveEndpoint(QueueNames.Sweeps, endpoint =>

@@ -16,11 +16,13 @@ public sealed class RemovalBatch(int capacity)
     /// <summary>Removals that did not fit since the last <see cref="Take"/>.</summary>
     public long Dropped { get; private set; }
 
+    /// <param name="relativePath">Relative to the storage root (<c>docker/registry/v2/...</c>).</param>
     /// <returns>False when the path is not one the watcher reports.</returns>
     public bool Add(string relativePath, DateTimeOffset removedAt)
     {
-        if (RemovedPathClassifier.Classify(relativePath) is not { } removal)
+        if (!RegistryStorageLayout.TryClassify(relativePath, out var path) || KindOf(path.Kind) is not { } kind)
             return false;
+        var removal = (Kind: kind, path.Repository, path.Digest, path.Tag);
         var key = (removal.Kind, removal.Repository, removal.Digest ?? removal.Tag);
         if (_removals.ContainsKey(key))
             return true;
@@ -35,6 +37,20 @@ public sealed class RemovalBatch(int capacity)
         };
         return true;
     }
+
+    /// <summary>
+    /// A removed directory and the files in it are one object (a revision's folder and its <c>link</c>). A removed
+    /// container (<c>_manifests</c>, a whole repository) is nothing by itself: its contents were reported one by one
+    /// as they went. A tag's <c>index/</c> entries only record history.
+    /// </summary>
+    public static string? KindOf(RegistryStoragePathKind kind) => kind switch
+    {
+        RegistryStoragePathKind.BlobData or RegistryStoragePathKind.BlobDirectory => RemovedObjectKinds.Blob,
+        RegistryStoragePathKind.RevisionLink or RegistryStoragePathKind.RevisionDirectory => RemovedObjectKinds.Revision,
+        RegistryStoragePathKind.TagDirectory or RegistryStoragePathKind.TagCurrentDirectory or RegistryStoragePathKind.TagCurrentLink => RemovedObjectKinds.Tag,
+        RegistryStoragePathKind.LayerLink or RegistryStoragePathKind.LayerDirectory => RemovedObjectKinds.LayerLink,
+        _ => null,
+    };
 
     /// <summary>Everything collected, in messages of at most <paramref name="perMessage"/> removals; the batch is empty afterwards.</summary>
     public IReadOnlyList<IReadOnlyList<RemovedObject>> Take(int perMessage)

@@ -30,7 +30,7 @@ public sealed partial class StorageWatcherService(
     private string? _notWatchingReason;
     private DateTimeOffset _lastFallbackSweep = DateTimeOffset.MinValue;
 
-    private string Tree => Path.Combine(_options.Root!, "docker", "registry", "v2");
+    private string Tree => RegistryStorageLayout.ToFullPath(_options.Root!, RegistryStorageLayout.V2);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -194,7 +194,7 @@ public sealed partial class StorageWatcherService(
     {
         var batch = new RemovalBatch(_options.MaxPendingRemovals);
         var reader = _seen.Reader;
-        var tree = Tree;
+        var root = _options.Root!;
         while (await reader.WaitToReadAsync(stoppingToken))
         {
             var first = time.GetTimestamp();
@@ -203,7 +203,7 @@ public sealed partial class StorageWatcherService(
             {
                 while (reader.TryRead(out var seen))
                 {
-                    var relative = Path.GetRelativePath(tree, seen.Path).Replace(Path.DirectorySeparatorChar, '/');
+                    var relative = Path.GetRelativePath(root, seen.Path).Replace(Path.DirectorySeparatorChar, '/');
                     batch.Add(relative, seen.At);
                 }
                 var left = deadline - time.GetUtcNow();

@@ -1,0 +1,74 @@
+using Dapper;
+using RegistryIntegrity.Verifier.Storage.Dapper;
+
+namespace RegistryIntegrity.Verifier.RegistryStorageRemovals;
+
+/// <summary>A tag directory removed from the registry's storage, as recorded.</summary>
+/// <param name="Digest">What the tag last resolved to, when the verdict store knew it.</param>
+public sealed record TagRemoval(string Repository, string Tag, string? Digest, DateTimeOffset RemovedAt);
+
+/// <summary>A live stored manifest that is, or references, a removed blob.</summary>
+/// <param name="IsManifest">The blob is the manifest itself (its bytes are gone), not one of its children, config or layers.</param>
+public sealed record BlobHolder(string Repository, string Digest, bool IsManifest);
+
+/// <summary>What the verdict store keeps about removals seen on the registry's storage (SQLite and PostgreSQL alike).</summary>
+public sealed class RegistryStorageRemovalStore(IDbConnectionFactory connections, TimeProvider time)
+{
+    /// <summary>Digests per query: well under SQLite's and PostgreSQL's parameter limits.</summary>
+    private const int DigestsPerQuery = 500;
+
+    /// <summary>Records each removal once (the same removal delivered twice is one row), with the digest the tag last resolved to.</summary>
+    public async Task RecordTagRemovalsAsync(IReadOnlyCollection<TagRemoval> removals, CancellationToken cancellationToken)
+    {
+        if (removals.Count == 0)
+            return;
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var removal in removals)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO registry_storage_tag_removals (repository, tag, digest, removed_ms, recorded_ms)
+                VALUES (@Repository, @Tag, COALESCE(@Digest, (SELECT digest FROM tags WHERE repository = @Repository AND tag = @Tag)), @removed, @now)
+                ON CONFLICT (repository, tag, removed_ms) DO NOTHING
+                """, new { removal.Repository, removal.Tag, removal.Digest, removed = removal.RemovedAt.ToUnixTimeMilliseconds(), now },
+                transaction, cancellationToken: cancellationToken));
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Tag removals recorded since <paramref name="since"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<TagRemoval>> ListTagRemovalsAsync(DateTimeOffset since, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync<TagRemovalRow>(new CommandDefinition("""
+            SELECT repository AS Repository, tag AS Tag, digest AS Digest, removed_ms AS RemovedMs FROM registry_storage_tag_removals
+            WHERE removed_ms >= @since ORDER BY removed_ms, repository, tag LIMIT @limit
+            """, new { since = since.ToUnixTimeMilliseconds(), limit }, cancellationToken: cancellationToken));
+        return rows.Select(r => new TagRemoval(r.Repository, r.Tag, r.Digest, DateTimeOffset.FromUnixTimeMilliseconds(r.RemovedMs))).ToList();
+    }
+
+    /// <summary>Live stored manifests, in any repository, that are one of <paramref name="digests"/> or reference one directly.</summary>
+    public async Task<IReadOnlyList<BlobHolder>> FindHoldersAsync(IReadOnlyCollection<string> digests, CancellationToken cancellationToken)
+    {
+        var holders = new List<BlobHolder>();
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        foreach (var chunk in digests.Distinct(StringComparer.Ordinal).Chunk(DigestsPerQuery))
+        {
+            var rows = await connection.QueryAsync<HolderRow>(new CommandDefinition("""
+                SELECT DISTINCT r.repository AS Repository, r.child_digest AS Digest, CAST(0 AS BIGINT) AS IsManifest
+                FROM manifest_references r JOIN manifests m ON m.repository = r.repository AND m.digest = r.parent_digest
+                WHERE r.child_digest IN @chunk AND m.deleted_ms IS NULL
+                UNION
+                SELECT repository AS Repository, digest AS Digest, CAST(1 AS BIGINT) AS IsManifest
+                FROM manifests WHERE digest IN @chunk AND deleted_ms IS NULL
+                """, new { chunk }, cancellationToken: cancellationToken));
+            holders.AddRange(rows.Select(r => new BlobHolder(r.Repository, r.Digest, r.IsManifest == 1)));
+        }
+        return holders;
+    }
+
+    private sealed record TagRemovalRow(string Repository, string Tag, string? Digest, long RemovedMs);
+
+    private sealed record HolderRow(string Repository, string Digest, long IsManifest);
+}
