@@ -204,7 +204,9 @@ public sealed partial class StorageWatcherService(
                 while (reader.TryRead(out var seen))
                 {
                     var relative = Path.GetRelativePath(root, seen.Path).Replace(Path.DirectorySeparatorChar, '/');
-                    batch.Add(relative, seen.At);
+                    var reported = batch.Add(relative, seen.At);
+                    if (logger.IsEnabled(LogLevel.Debug))
+                        LogSeen(logger, relative, reported);
                 }
                 var left = deadline - time.GetUtcNow();
                 if (left <= TimeSpan.Zero)
@@ -270,6 +272,9 @@ public sealed partial class StorageWatcherService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} storage removals not confirmed by the broker (attempt {Attempt}, retrying): {Reason}")]
     private static partial void LogSendFailed(ILogger logger, int count, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Removed {Path} (reported: {Reported})")]
+    private static partial void LogSeen(ILogger logger, string path, bool reported);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Checking the storage watch failed")]
     private static partial void LogCheckFailed(ILogger logger, Exception exception);

@@ -1,4 +1,5 @@
 using Dapper;
+using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
 
 namespace RegistryIntegrity.Verifier.RegistryStorageRemovals;
@@ -53,15 +54,17 @@ public sealed class RegistryStorageRemovalStore(IDbConnectionFactory connections
     {
         var holders = new List<BlobHolder>();
         await using var connection = await connections.OpenAsync(cancellationToken);
+        // Npgsql takes the list as one array parameter; for SQLite Dapper expands it into one parameter per digest.
+        var inChunk = connections.Provider == StoreProvider.Postgres ? "= ANY(@chunk)" : "IN @chunk";
         foreach (var chunk in digests.Distinct(StringComparer.Ordinal).Chunk(DigestsPerQuery))
         {
-            var rows = await connection.QueryAsync<HolderRow>(new CommandDefinition("""
+            var rows = await connection.QueryAsync<HolderRow>(new CommandDefinition($"""
                 SELECT DISTINCT r.repository AS Repository, r.child_digest AS Digest, CAST(0 AS BIGINT) AS IsManifest
                 FROM manifest_references r JOIN manifests m ON m.repository = r.repository AND m.digest = r.parent_digest
-                WHERE r.child_digest IN @chunk AND m.deleted_ms IS NULL
+                WHERE r.child_digest {inChunk} AND m.deleted_ms IS NULL
                 UNION
                 SELECT repository AS Repository, digest AS Digest, CAST(1 AS BIGINT) AS IsManifest
-                FROM manifests WHERE digest IN @chunk AND deleted_ms IS NULL
+                FROM manifests WHERE digest {inChunk} AND deleted_ms IS NULL
                 """, new { chunk }, cancellationToken: cancellationToken));
             holders.AddRange(rows.Select(r => new BlobHolder(r.Repository, r.Digest, r.IsManifest == 1)));
         }

@@ -15,6 +15,11 @@ public sealed class WatchedProduct : RunningProduct, IAsyncLifetime
 {
     public ServiceProcess Watcher { get; private set; } = null!;
 
+    protected override IReadOnlyDictionary<string, string> ExtraVerifierSettings => new Dictionary<string, string>
+    {
+        ["Logging__LogLevel__MassTransit"] = "Debug",
+    };
+
     public HttpClient WatcherApi { get; private set; } = null!;
 
     /// <summary>The registry's <c>rootdirectory</c> (stack.sh).</summary>
@@ -32,6 +37,7 @@ public sealed class WatchedProduct : RunningProduct, IAsyncLifetime
             ["ConnectionStrings__RabbitMq"] = Stack.RabbitMqUri.ToString(),
             ["StorageWatcher__Root"] = StorageRoot,
             ["StorageWatcher__RootCheckInterval"] = "500ms",
+            ["Logging__LogLevel__RegistryIntegrity.Listener.StorageWatcher"] = "Debug",
         }, arguments: ["watch-storage"]);
         WatcherApi = new HttpClient { BaseAddress = Watcher.BaseUri };
         await WaitForWatcherAsync("watching", TimeSpan.FromSeconds(30));

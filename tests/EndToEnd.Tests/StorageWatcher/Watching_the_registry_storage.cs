@@ -26,9 +26,10 @@ public sealed class Watching_the_registry_storage(WatchedProduct product, ITestO
         // 2.8's `garbage-collect -m` deletes the untagged children of the tagged index, and sends nothing.
         // Run against the live registry's storage, as a scheduled GC in read-only mode would be.
         var gc = Stopwatch.StartNew();
-        await product.Stack.RunRegistryGarbageCollectAsync(deleteUntagged: true);
+        var gcOutput = await product.Stack.RunRegistryGarbageCollectAsync(deleteUntagged: true);
         var gcTook = gc.Elapsed;
         var afterGc = Stopwatch.StartNew();
+        output.WriteLine(gcOutput);
 
         var broken = await product.WaitForBrokenAsync(index.Repository, index.Digest, Bound);
         output.WriteLine($"GC ran {gcTook.TotalMilliseconds:F0} ms; on /v1/broken {afterGc.Elapsed.TotalMilliseconds:F0} ms after it ended ({gc.Elapsed.TotalMilliseconds:F0} ms after it started)");
