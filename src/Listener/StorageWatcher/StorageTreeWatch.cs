@@ -63,7 +63,7 @@ public sealed class StorageTreeWatch : IDisposable
 
     /// <summary>
     /// What identifies the mounted tree: the mount holding it (a remount gets a new mount id) and the folder's
-    /// birth time (a replaced folder is a new one). Null when the tree is not there.
+    /// inode (a replaced folder is a new one). Null when the tree is not there.
     /// </summary>
     public static string? Identity(string tree)
     {
@@ -83,6 +83,28 @@ public sealed class StorageTreeWatch : IDisposable
                 .Select(f => $"{f[0]}:{f[2]}:{f[4]}")
                 .LastOrDefault();
         }
-        return $"{mount}|{Directory.GetCreationTimeUtc(full).Ticks}";
+        return $"{mount}|{Inode(full)}";
     }
+
+    /// <summary>
+    /// The folder's device and inode (a replaced folder is a new inode), from stat(2): on 64-bit Linux (x64 and
+    /// arm64 alike) <c>st_dev</c> and <c>st_ino</c> are the first two 8-byte fields. Elsewhere, or on failure, null.
+    /// </summary>
+    private static string? Inode(string path)
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess)
+            return null;
+        var buffer = new byte[256];
+        try
+        {
+            return Stat(path, buffer) == 0 ? $"{BitConverter.ToUInt64(buffer, 0)}:{BitConverter.ToUInt64(buffer, 8)}" : null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "stat", SetLastError = true)]
+    private static extern int Stat([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, byte[] buffer);
 }

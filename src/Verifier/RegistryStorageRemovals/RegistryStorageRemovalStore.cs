@@ -58,20 +58,21 @@ public sealed class RegistryStorageRemovalStore(IDbConnectionFactory connections
         var inChunk = connections.Provider == StoreProvider.Postgres ? "= ANY(@chunk)" : "IN @chunk";
         foreach (var chunk in digests.Distinct(StringComparer.Ordinal).Chunk(DigestsPerQuery))
         {
-            var rows = await connection.QueryAsync<HolderRow>(new CommandDefinition($"""
-                SELECT DISTINCT r.repository AS Repository, r.child_digest AS Digest, CAST(0 AS BIGINT) AS IsManifest
+            // Two plain queries: SQLite cannot type a constant column of a UNION reliably for the mapper.
+            var referencing = await connection.QueryAsync<(string Repository, string Digest)>(new CommandDefinition($"""
+                SELECT DISTINCT r.repository, r.child_digest
                 FROM manifest_references r JOIN manifests m ON m.repository = r.repository AND m.digest = r.parent_digest
                 WHERE r.child_digest {inChunk} AND m.deleted_ms IS NULL
-                UNION
-                SELECT repository AS Repository, digest AS Digest, CAST(1 AS BIGINT) AS IsManifest
-                FROM manifests WHERE digest {inChunk} AND deleted_ms IS NULL
                 """, new { chunk }, cancellationToken: cancellationToken));
-            holders.AddRange(rows.Select(r => new BlobHolder(r.Repository, r.Digest, r.IsManifest == 1)));
+            holders.AddRange(referencing.Select(r => new BlobHolder(r.Repository, r.Digest, IsManifest: false)));
+            var themselves = await connection.QueryAsync<(string Repository, string Digest)>(new CommandDefinition($"""
+                SELECT repository, digest FROM manifests WHERE digest {inChunk} AND deleted_ms IS NULL
+                """, new { chunk }, cancellationToken: cancellationToken));
+            holders.AddRange(themselves.Select(r => new BlobHolder(r.Repository, r.Digest, IsManifest: true)));
         }
         return holders;
     }
 
     private sealed record TagRemovalRow(string Repository, string Tag, string? Digest, long RemovedMs);
 
-    private sealed record HolderRow(string Repository, string Digest, long IsManifest);
 }

@@ -17,7 +17,7 @@ public sealed class WatchedProduct : RunningProduct, IAsyncLifetime
 
     protected override IReadOnlyDictionary<string, string> ExtraVerifierSettings => new Dictionary<string, string>
     {
-        ["Logging__LogLevel__MassTransit"] = "Debug",
+        ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
     };
 
     public HttpClient WatcherApi { get; private set; } = null!;
@@ -38,6 +38,7 @@ public sealed class WatchedProduct : RunningProduct, IAsyncLifetime
             ["StorageWatcher__Root"] = StorageRoot,
             ["StorageWatcher__RootCheckInterval"] = "500ms",
             ["Logging__LogLevel__RegistryIntegrity.Listener.StorageWatcher"] = "Debug",
+            ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
         }, arguments: ["watch-storage"]);
         WatcherApi = new HttpClient { BaseAddress = Watcher.BaseUri };
         await WaitForWatcherAsync("watching", TimeSpan.FromSeconds(30));

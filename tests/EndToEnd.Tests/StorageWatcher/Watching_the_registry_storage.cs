@@ -52,6 +52,7 @@ public sealed class Watching_the_registry_storage(WatchedProduct product, ITestO
 
         var layer = image.LayerDigests[1];
         var removed = Stopwatch.StartNew();
+        output.WriteLine($"removing at {DateTime.UtcNow:HH:mm:ss.fff}");
         File.Delete(product.BlobData(layer));
 
         var broken = await product.WaitForBrokenAsync(image.Repository, image.Digest, Bound);
