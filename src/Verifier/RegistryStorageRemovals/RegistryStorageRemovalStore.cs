@@ -18,6 +18,9 @@ public sealed class RegistryStorageRemovalStore(IDbConnectionFactory connections
     /// <summary>Digests per query: well under SQLite's and PostgreSQL's parameter limits.</summary>
     private const int DigestsPerQuery = 500;
 
+    /// <summary>Removals of one tag this close together are one removal seen in two windows.</summary>
+    private const long SameRemovalWithinMs = 10_000;
+
     /// <summary>Records each removal once (the same removal delivered twice is one row), with the digest the tag last resolved to.</summary>
     public async Task RecordTagRemovalsAsync(IReadOnlyCollection<TagRemoval> removals, CancellationToken cancellationToken)
     {
@@ -28,11 +31,13 @@ public sealed class RegistryStorageRemovalStore(IDbConnectionFactory connections
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var removal in removals)
         {
+            // The folder's files and the folder itself may arrive in two messages (two windows): one removal.
             await connection.ExecuteAsync(new CommandDefinition("""
                 INSERT INTO registry_storage_tag_removals (repository, tag, digest, removed_ms, recorded_ms)
-                VALUES (@Repository, @Tag, COALESCE(@Digest, (SELECT digest FROM tags WHERE repository = @Repository AND tag = @Tag)), @removed, @now)
-                ON CONFLICT (repository, tag, removed_ms) DO NOTHING
-                """, new { removal.Repository, removal.Tag, removal.Digest, removed = removal.RemovedAt.ToUnixTimeMilliseconds(), now },
+                SELECT @Repository, @Tag, COALESCE(@Digest, (SELECT digest FROM tags WHERE repository = @Repository AND tag = @Tag)), @removed, @now
+                WHERE NOT EXISTS (SELECT 1 FROM registry_storage_tag_removals
+                                  WHERE repository = @Repository AND tag = @Tag AND removed_ms BETWEEN @removed - @sameWithin AND @removed + @sameWithin)
+                """, new { removal.Repository, removal.Tag, removal.Digest, removed = removal.RemovedAt.ToUnixTimeMilliseconds(), now, sameWithin = SameRemovalWithinMs },
                 transaction, cancellationToken: cancellationToken));
         }
         await transaction.CommitAsync(cancellationToken);

@@ -33,8 +33,9 @@ public abstract class Registry_storage_removal_store
 
         var removal = new TagRemoval("team/app", "latest", null, T0.AddMinutes(1));
         await removals.RecordTagRemovalsAsync([removal, new TagRemoval("team/app", "never-seen", null, T0.AddMinutes(1))], default);
-        // Delivered again (a redelivered message): still one row each.
+        // Delivered again (a redelivered message), or its folder seen in the next window: still one row each.
         await removals.RecordTagRemovalsAsync([removal], default);
+        await removals.RecordTagRemovalsAsync([removal with { RemovedAt = removal.RemovedAt.AddMilliseconds(250) }], default);
 
         var recorded = await removals.ListTagRemovalsAsync(T0, 10, default);
         Assert.Equal([("latest", Index), ("never-seen", (string?)null)], recorded.Select(r => (r.Tag, r.Digest)).Order());
