@@ -10,6 +10,7 @@ using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.RegistryStorage;
+using RegistryIntegrity.Verifier.RegistryStorageRemovals;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Store.Retention;
@@ -28,6 +29,7 @@ public static class VerifierServiceExtensions
         builder.AddManagementPort();
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
+        builder.Services.AddRegistryStorageRemovals();
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         builder.Services.AddSingleton<ApiTokens>();
@@ -45,6 +47,7 @@ public static class VerifierServiceExtensions
             bus.AddConsumer<ManifestPushedConsumer>();
             bus.AddConsumer<DigestDeletedConsumer>();
             bus.AddConsumer<TagDeletedConsumer>();
+            bus.AddConsumer<RegistryStorageRemovedConsumer>();
             bus.AddConsumer<RegistryRestartConsumer>();
             bus.AddConsumer<StartSweepConsumer>();
             bus.AddConsumer<SweepRepositoryConsumer>();
@@ -65,6 +68,7 @@ public static class VerifierServiceExtensions
                     endpoint.ConfigureConsumer<ManifestPushedConsumer>(context);
                     endpoint.ConfigureConsumer<DigestDeletedConsumer>(context);
                     endpoint.ConfigureConsumer<TagDeletedConsumer>(context);
+                    endpoint.ConfigureConsumer<RegistryStorageRemovedConsumer>(context);
                     endpoint.ConfigureConsumer<RegistryRestartConsumer>(context);
                 });
                 rabbit.ReceiveEndpoint(QueueNames.Sweeps, endpoint =>

@@ -50,22 +50,27 @@ public sealed class VerificationService(
     /// </summary>
     public Task<IReadOnlyList<WalkResult>> VerifyReferrersAsync(
         string repository, string digest, DateTimeOffset? eventOccurredAt, CancellationToken cancellationToken) =>
-        VerifyReferrersAsync(repository, digest, store.FindReferrersAsync, eventOccurredAt, cancellationToken);
+        VerifyReferrersAsync(repository, [digest], store.FindReferrersAsync, eventOccurredAt, cancellationToken);
+
+    /// <summary>Like one digest's, for several at once: a manifest above several of them is walked once.</summary>
+    public Task<IReadOnlyList<WalkResult>> VerifyReferrersAsync(
+        string repository, IReadOnlyCollection<string> digests, DateTimeOffset? eventOccurredAt, CancellationToken cancellationToken) =>
+        VerifyReferrersAsync(repository, digests, store.FindReferrersAsync, eventOccurredAt, cancellationToken);
 
     /// <summary>
     /// A pushed or mounted digest may be one that broken parents miss (a re-pushed child): re-verifies the
     /// manifests above it that are not healthy, so a repaired index heals now rather than at the next sweep.
     /// </summary>
     public Task<IReadOnlyList<WalkResult>> VerifyUnhealthyReferrersAsync(string repository, string digest, CancellationToken cancellationToken) =>
-        VerifyReferrersAsync(repository, digest, store.FindUnhealthyReferrersAsync, eventOccurredAt: null, cancellationToken);
+        VerifyReferrersAsync(repository, [digest], store.FindUnhealthyReferrersAsync, eventOccurredAt: null, cancellationToken);
 
     private async Task<IReadOnlyList<WalkResult>> VerifyReferrersAsync(
-        string repository, string digest, Func<string, string, CancellationToken, Task<IReadOnlyList<string>>> findReferrers,
+        string repository, IReadOnlyCollection<string> digests, Func<string, string, CancellationToken, Task<IReadOnlyList<string>>> findReferrers,
         DateTimeOffset? eventOccurredAt, CancellationToken cancellationToken)
     {
         var results = new List<WalkResult>();
-        var seen = new HashSet<string>(StringComparer.Ordinal) { digest };
-        var level = new List<string> { digest };
+        var seen = new HashSet<string>(digests, StringComparer.Ordinal);
+        var level = seen.ToList();
         for (var depth = 0; depth < MaxReferrerLevels && level.Count > 0; depth++)
         {
             var parents = new List<string>();
@@ -78,7 +83,7 @@ public sealed class VerificationService(
         return results;
     }
 
-    private async Task<WalkResult> VerifyAsync(
+    public async Task<WalkResult> VerifyAsync(
         string repository, string digest, string? tag, ProcessedEvent? processedEvent, DateTimeOffset? eventOccurredAt,
         CancellationToken cancellationToken)
     {

@@ -1,0 +1,61 @@
+using MassTransit;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Prometheus;
+using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Hosting.Settings;
+using RegistryIntegrity.Listener.Monitoring;
+using RegistryIntegrity.Listener.Publishing;
+
+namespace RegistryIntegrity.Listener.StorageWatcher;
+
+/// <summary>
+/// The Listener's <c>watch-storage</c> mode: instead of receiving the registry's notifications it watches the
+/// registry's storage, and sends what it sees on the same events queue. No notification endpoint, no webhook credentials.
+/// </summary>
+public static class StorageWatcherServiceExtensions
+{
+    public const string Verb = "watch-storage";
+
+    public static WebApplicationBuilder AddStorageWatcherServices(this WebApplicationBuilder builder)
+    {
+        var check = new SettingsCheck(builder.Configuration);
+        check.Section<StorageWatcherOptions>(StorageWatcherOptions.SectionName);
+        check.BrokerUri("ConnectionStrings:RabbitMq");
+        check.Boolean(QueueNames.QuorumQueuesKey);
+        check.Urls();
+        check.LogLevels();
+        foreach (var warning in check.ThrowIfInvalid())
+            Console.Error.WriteLine($"warning: {warning}");
+
+        var services = builder.Services;
+        services.AddOptions<StorageWatcherOptions>().BindConfiguration(StorageWatcherOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        // The events queue's declaration reads the publish timeout; the webhook settings are not used in this mode.
+        services.AddOptions<ListenerOptions>().BindConfiguration(ListenerOptions.SectionName);
+        builder.AddManagementPort();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ListenerMetrics>();
+        services.AddSingleton<EventsQueue>();
+        services.AddSingleton<StorageWatcherStatus>();
+        services.AddHostedService<StorageWatcherService>();
+        services.AddHealthChecks();
+
+        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
+        services.AddMassTransit(bus =>
+        {
+            bus.DisableUsageTelemetry();
+            bus.UsingRabbitMq((_, rabbit) => rabbit.Host(rabbitMq));
+        });
+        return builder;
+    }
+
+    public static WebApplication MapStorageWatcherEndpoints(this WebApplication app)
+    {
+        app.UseManagementPort(app.Configuration);
+        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
+        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<ListenerMetrics>().Registry);
+        app.MapGet("/v1/status", (StorageWatcherStatus status) => Results.Ok(status.Snapshot()));
+        return app;
+    }
+}

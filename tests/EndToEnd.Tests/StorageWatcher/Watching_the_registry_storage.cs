@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using Dapper;
+using RegistryIntegrity.TestSupport;
+using Xunit.Abstractions;
+
+namespace RegistryIntegrity.EndToEnd.Tests.StorageWatcher;
+
+/// <summary>
+/// The seed's incident, behind the registry's back: no event, no sweep. The storage watcher sees the removals on
+/// disk and the Verifier re-walks what they affect. Each breakage must be on <c>/v1/broken</c> within 2 s of the
+/// removal (the measured latency is printed), no sweep may start in between, and the healthy control never shows.
+/// </summary>
+public sealed class Watching_the_registry_storage(WatchedProduct product, ITestOutputHelper output) : IClassFixture<WatchedProduct>
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(2);
+
+    [Fact]
+    public async Task Flags_a_tagged_index_whose_children_garbage_collection_deleted_without_a_sweep()
+    {
+        using var registry = product.Registry();
+        var control = await PushControlAsync(registry, "watch/control-a");
+        var index = await registry.PushIndexAsync("watch/gc", "latest", ["linux/amd64", "linux/arm64"], withAttestation: true);
+        await product.WaitForVerdictAsync(index.Repository, index.Digest, "healthy", TimeSpan.FromSeconds(30));
+        var quiet = await product.WaitForNoSweepRunningAsync(TimeSpan.FromSeconds(60));
+
+        // 2.8's `garbage-collect -m` deletes the untagged children of the tagged index, and sends nothing.
+        // Run against the live registry's storage, as a scheduled GC in read-only mode would be.
+        var gc = Stopwatch.StartNew();
+        var gcOutput = await product.Stack.RunRegistryGarbageCollectAsync(deleteUntagged: true);
+        var gcTook = gc.Elapsed;
+        var afterGc = Stopwatch.StartNew();
+        output.WriteLine(gcOutput);
+
+        var broken = await product.WaitForBrokenAsync(index.Repository, index.Digest, Bound);
+        output.WriteLine($"GC ran {gcTook.TotalMilliseconds:F0} ms; on /v1/broken {afterGc.Elapsed.TotalMilliseconds:F0} ms after it ended ({gc.Elapsed.TotalMilliseconds:F0} ms after it started)");
+        Assert.True(broken is not null, $"not on /v1/broken within {Bound.TotalSeconds} s of the GC\n--- watcher ---\n{product.Watcher.Output}\n--- verifier ---\n{product.Verifier.Output}");
+        var missing = broken.Value.GetProperty("missing").EnumerateArray()
+            .Where(m => m.GetProperty("kind").GetString() == "child-manifest").Select(m => m.GetProperty("digest").GetString()).Order().ToList();
+        Assert.Equal(index.Children.Select(c => c.Digest).Order(), missing);
+        await AssertNoSweepSinceAsync(quiet);
+        await AssertControlHealthyAsync(control);
+    }
+
+    [Fact]
+    public async Task Flags_an_image_whose_layer_data_file_was_removed_on_disk()
+    {
+        using var registry = product.Registry();
+        var control = await PushControlAsync(registry, "watch/control-b");
+        var image = await registry.PushImageAsync("watch/layer", "v1", layers: 2);
+        await product.WaitForVerdictAsync(image.Repository, image.Digest, "healthy", TimeSpan.FromSeconds(30));
+        var quiet = await product.WaitForNoSweepRunningAsync(TimeSpan.FromSeconds(60));
+
+        var layer = image.LayerDigests[1];
+        var removed = Stopwatch.StartNew();
+        output.WriteLine($"removing at {DateTime.UtcNow:HH:mm:ss.fff}");
+        File.Delete(product.BlobData(layer));
+
+        var broken = await product.WaitForBrokenAsync(image.Repository, image.Digest, Bound);
+        output.WriteLine($"layer data removed -> on /v1/broken: {removed.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.True(broken is not null, $"not on /v1/broken within {Bound.TotalSeconds} s\n--- watcher ---\n{product.Watcher.Output}\n--- verifier ---\n{product.Verifier.Output}");
+        Assert.Contains(broken.Value.GetProperty("missing").EnumerateArray(), m => m.GetProperty("digest").GetString() == layer);
+        await AssertNoSweepSinceAsync(quiet);
+        await AssertControlHealthyAsync(control);
+    }
+
+    [Fact]
+    public async Task Records_a_removed_tag_directory_and_flags_the_index_the_next_garbage_collection_breaks()
+    {
+        using var registry = product.Registry();
+        var control = await PushControlAsync(registry, "watch/control-c");
+        // Each platform image is tagged of its own (as some CI pipelines do): `-m` keeps them while the tags exist.
+        var index = await registry.PushIndexAsync("watch/cleanup", "latest", ["linux/amd64", "linux/arm64"], withAttestation: false);
+        foreach (var child in index.Children)
+            await registry.TagAsync(index.Repository, child.Digest, child.MediaType, $"latest-{child.Platform.Replace('/', '-')}");
+        await product.WaitForVerdictAsync(index.Repository, index.Digest, "healthy", TimeSpan.FromSeconds(30));
+        var quiet = await product.WaitForNoSweepRunningAsync(TimeSpan.FromSeconds(60));
+
+        // The cleanup script removes one per-platform tag's directory. That alone breaks nothing, but is recorded.
+        var amd64 = index.Children.Single(c => c.Platform == "linux/amd64");
+        Directory.Delete(product.TagDirectory(index.Repository, "latest-linux-amd64"), recursive: true);
+        await using (var store = product.OpenStore())
+        {
+            var recorded = await WaitForAsync(() => store.QuerySingleOrDefaultAsync<string?>(
+                "SELECT digest FROM registry_storage_tag_removals WHERE repository = @repository AND tag = 'latest-linux-amd64'", new { repository = index.Repository }),
+                TimeSpan.FromSeconds(5));
+            Assert.Equal(amd64.Digest, recorded);
+        }
+        Assert.DoesNotContain(index.Repository, await product.BrokenRepositoriesAsync());
+
+        // Then the scheduled GC: the now untagged amd64 image goes, and the index with it.
+        var gc = Stopwatch.StartNew();
+        await product.Stack.RunRegistryGarbageCollectAsync(deleteUntagged: true);
+        var gcTook = gc.Elapsed;
+        var afterGc = Stopwatch.StartNew();
+        var broken = await product.WaitForBrokenAsync(index.Repository, index.Digest, Bound);
+        output.WriteLine($"GC ran {gcTook.TotalMilliseconds:F0} ms; on /v1/broken {afterGc.Elapsed.TotalMilliseconds:F0} ms after it ended");
+        Assert.True(broken is not null, $"not on /v1/broken within {Bound.TotalSeconds} s of the GC\n--- watcher ---\n{product.Watcher.Output}\n--- verifier ---\n{product.Verifier.Output}");
+        var missing = broken.Value.GetProperty("missing").EnumerateArray()
+            .Where(m => m.GetProperty("kind").GetString() == "child-manifest").Select(m => m.GetProperty("digest").GetString()).ToList();
+        Assert.Equal([amd64.Digest], missing);
+        await AssertNoSweepSinceAsync(quiet);
+        await AssertControlHealthyAsync(control);
+    }
+
+    private async Task<PushedImage> PushControlAsync(RegistryPusher registry, string repository)
+    {
+        var control = await registry.PushImageAsync(repository, "v1");
+        await product.WaitForVerdictAsync(control.Repository, control.Digest, "healthy", TimeSpan.FromSeconds(30));
+        return control;
+    }
+
+    private async Task AssertControlHealthyAsync(PushedImage control)
+    {
+        Assert.DoesNotContain(control.Repository, await product.BrokenRepositoriesAsync());
+        await product.WaitForVerdictAsync(control.Repository, control.Digest, "healthy", TimeSpan.FromSeconds(1));
+    }
+
+    private async Task AssertNoSweepSinceAsync(DateTimeOffset quiet)
+    {
+        var sweeps = await product.SweepsSinceAsync(quiet);
+        Assert.True(sweeps.Count == 0, $"sweeps started after the removal: {string.Join(", ", sweeps)}");
+    }
+
+    private static async Task<T?> WaitForAsync<T>(Func<Task<T?>> read, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var value = await read();
+            if (value is not null || DateTime.UtcNow > deadline)
+                return value;
+            await Task.Delay(50);
+        }
+    }
+}
