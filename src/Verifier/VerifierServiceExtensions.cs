@@ -15,6 +15,7 @@ using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.Repair;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Storage.Dapper;
 using RegistryIntegrity.Verifier.Sweeps;
@@ -32,6 +33,7 @@ public static class VerifierServiceExtensions
         builder.AddManagementPort();
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
+        builder.Services.AddRepair(builder.Configuration, warnings);
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         builder.Services.AddSingleton<ApiTokens>();
@@ -177,10 +179,11 @@ public static class VerifierServiceExtensions
         app.MapMetrics("/metrics");
         app.MapStatusApi();
         app.MapSweepApi();
+        app.MapRepairApi();
         return app;
     }
 
-    private static SocketsHttpHandler CreatePrimaryHandler(RegistryOptions options)
+    internal static SocketsHttpHandler CreatePrimaryHandler(RegistryOptions options)
     {
         var handler = new SocketsHttpHandler
         {

@@ -1,0 +1,106 @@
+using System.ComponentModel.DataAnnotations;
+using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Verifier.Registry;
+
+namespace RegistryIntegrity.Verifier.Repair;
+
+/// <summary>Where a broken image's missing objects can be copied from (<c>Repair</c> section).</summary>
+public sealed class RepairOptions : IValidatableObject
+{
+    public const string SectionName = "Repair";
+
+    /// <summary>Registries that still hold the objects (a mirror, a backup, the upstream of a pull-through cache, a replica), asked in order.</summary>
+    public List<RepairSource> Sources { get; set; } = [];
+
+    /// <summary>Blobs up to this size are uploaded in one PUT; larger ones in PATCH chunks of this size (each within Registry:RequestTimeout).</summary>
+    [Range(64 * 1024, 1024 * 1024 * 1024)]
+    public int ChunkBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Broken manifests one <c>repair</c> run or <c>POST /v1/repairs</c> handles at most.</summary>
+    [Range(1, 100_000)]
+    public int MaxManifests { get; set; } = 1000;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var names = Sources.Select(s => s.Name).Where(n => !string.IsNullOrEmpty(n)).ToList();
+        if (names.Distinct(StringComparer.OrdinalIgnoreCase).Count() != names.Count)
+            yield return new ValidationResult("Repair:Sources names a source twice: give each a different Name.", [nameof(Sources)]);
+    }
+}
+
+/// <summary>One source registry, with the same authentication support as the Verifier's registry client.</summary>
+public sealed class RepairSource : IValidatableObject
+{
+    /// <summary>Named in reports and audit lines (default: the host).</summary>
+    public string? Name { get; set; }
+
+    [Required]
+    public Uri? BaseUrl { get; set; }
+
+    public string? Username { get; set; }
+
+    public string? Password { get; set; }
+
+    public string? UsernameFile { get; set; }
+
+    public string? PasswordFile { get; set; }
+
+    public string? CaCertificateFile { get; set; }
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Repository here = repository there, each written <c>team/app=library/app</c>; unmapped repositories have the same name there.</summary>
+    public List<string> RepositoryMap { get; set; } = [];
+
+    public string DisplayName => Name ?? BaseUrl?.Authority ?? "source";
+
+    /// <summary>The repository that holds <paramref name="repository"/>'s objects in this source.</summary>
+    public string MapRepository(string repository)
+    {
+        foreach (var entry in RepositoryMap)
+        {
+            var (here, there) = SplitMapping(entry);
+            if (here == repository)
+                return there!;
+        }
+        return repository;
+    }
+
+    /// <summary>The settings of the Verifier's registry client for this source: the same handlers, CA bundle and token flow.</summary>
+    public RegistryOptions ToRegistryOptions() => new()
+    {
+        BaseUrl = BaseUrl,
+        Username = Username,
+        Password = Password,
+        UsernameFile = UsernameFile,
+        PasswordFile = PasswordFile,
+        CaCertificateFile = CaCertificateFile,
+        RequestTimeout = RequestTimeout,
+        // Copying reads whole manifests; a source is read, never probed with HEAD.
+        BlobCheck = BlobCheckMethod.RangedGet,
+        MaxRequestsPerSecond = 0,
+    };
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (BaseUrl is null)
+            yield break;
+        foreach (var problem in ToRegistryOptions().Validate(validationContext))
+            yield return new ValidationResult(problem.ErrorMessage!.Replace("Registry:", "", StringComparison.Ordinal), problem.MemberNames);
+        foreach (var entry in RepositoryMap)
+        {
+            var (here, there) = SplitMapping(entry);
+            if (!ReferenceGrammar.IsRepository(here) || !ReferenceGrammar.IsRepository(there))
+                yield return new ValidationResult($"entry '{Printable(entry)}' is not written here/name=there/name with two repository names.", [nameof(RepositoryMap)]);
+        }
+    }
+
+    private static (string? Here, string? There) SplitMapping(string entry)
+    {
+        var equals = entry.IndexOf('=', StringComparison.Ordinal);
+        return equals < 0 ? (null, null) : (entry[..equals].Trim(), entry[(equals + 1)..].Trim());
+    }
+
+    private static string Printable(string value) => new([.. value.Take(60).Select(c => char.IsControl(c) ? '?' : c)]);
+}
