@@ -28,11 +28,11 @@ public static class StatusApi
                 latestSweep = await sweeps.GetLatestSweepAsync(completedOnly: false, cancellationToken),
             });
         });
-        v1.MapGet("/broken", async (IVerdictStore store, CancellationToken cancellationToken) =>
+        v1.MapGet("/broken", async (IVerdictStore store, Repair.RepairHints hints, Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellationToken) =>
         {
-            // Broken manifests, then tags whose manifest is gone (same fields: repository, digest, tags, missing, reasons).
+            // Broken manifests, then tags whose manifest is gone (same fields: repository, digest, tags, missing, reasons), each with a repairHint.
             IEnumerable<object> broken = await store.ListBrokenAsync(cancellationToken);
-            return Results.Ok(broken.Concat(await store.ListDanglingTagsAsync(cancellationToken)));
+            return Results.Ok(await hints.AnnotateAsync(broken.Concat(await store.ListDanglingTagsAsync(cancellationToken)), json.Value.SerializerOptions, cancellationToken));
         });
         v1.MapGet("/manifests", async (string? repository, string? digest, IVerdictStore store, CancellationToken cancellationToken) =>
         {

@@ -60,7 +60,7 @@ public static class RepairApi
             if (root.ValueKind != JsonValueKind.Object)
                 return (null, $"the body is not a JSON object: {expected}");
             var known = new[] { "repository", "digest", "tag", "all", "apply" };
-            if (root.EnumerateObject().FirstOrDefault(p => !known.Contains(p.Name)) is { Name: { } unknown } && unknown.Length > 0)
+            if (root.EnumerateObject().Select(p => p.Name).FirstOrDefault(name => !known.Contains(name)) is { } unknown)
                 return (null, $"unknown field '{new string([.. unknown.Take(40).Select(c => char.IsControl(c) ? '?' : c)])}': {expected}");
             return (new RepairRequest(Text(root, "repository"), Text(root, "digest"), Text(root, "tag"), Flag(root, "all"), Flag(root, "apply")), "");
         }

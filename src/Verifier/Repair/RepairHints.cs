@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
 using RegistryIntegrity.Verifier.Verification;
@@ -21,7 +22,7 @@ public sealed record RepairHint(string Summary, IReadOnlyList<RePush> RePush, Bu
 /// and the descriptor annotations its index gives each child); manifests are immutable by digest, so what was
 /// read is kept (a bounded cache) and a listing costs one manifest GET per broken image at most once.
 /// </summary>
-public sealed class RepairHints(RegistryClient registry, SourceRegistries sources)
+public sealed class RepairHints(RegistryClient registry, IOptions<RepairOptions> options)
 {
     private const int MaxCached = 10_000;
     private static readonly TimeSpan LookupBudget = TimeSpan.FromSeconds(3);
@@ -44,10 +45,11 @@ public sealed class RepairHints(RegistryClient registry, SourceRegistries source
         var from = build is null
             ? " (rebuild the image from its source; no org.opencontainers.image.source annotation says where that is)"
             : $" from the build of {build.Source ?? "its source"}{(build.Revision is null ? "" : $" at revision {build.Revision}")}";
-        var how = sources.All.Count > 0
+        var configured = options.Value.Sources.Count > 0;
+        var how = configured
             ? "; or run `repair` (POST /v1/repairs) to copy them from the configured sources"
             : "; or configure Repair:Sources and run `repair` to copy them from a registry that still has them";
-        return new RepairHint(what + from + how, rePush, build, sources.All.Count > 0);
+        return new RepairHint(what + from + how, rePush, build, configured);
     }
 
     /// <summary>Each broken entry of <c>/v1/broken</c> as it was, plus <c>repairHint</c>.</summary>

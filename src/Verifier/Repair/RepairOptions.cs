@@ -86,8 +86,16 @@ public sealed class RepairSource : IValidatableObject
     {
         if (BaseUrl is null)
             yield break;
+        // The registry client's own rules, worded for this key: "Registry:BaseUrl must be ..." becomes "... BaseUrl must be ...".
         foreach (var problem in ToRegistryOptions().Validate(validationContext))
-            yield return new ValidationResult(problem.ErrorMessage!.Replace("Registry:", "", StringComparison.Ordinal), problem.MemberNames);
+        {
+            var member = problem.MemberNames.FirstOrDefault();
+            var message = problem.ErrorMessage!;
+            message = member is not null && message.StartsWith($"Registry:{member} ", StringComparison.Ordinal)
+                ? message[$"Registry:{member} ".Length..]
+                : message.Replace("Registry:", "", StringComparison.Ordinal);
+            yield return new ValidationResult(message, problem.MemberNames);
+        }
         foreach (var entry in RepositoryMap)
         {
             var (here, there) = SplitMapping(entry);
