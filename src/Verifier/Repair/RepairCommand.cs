@@ -62,7 +62,7 @@ internal static class RepairCommand
     {
         // Without a target, the parser hands the first configuration override to the optional argument.
         if (target is not null && target.StartsWith("--", StringComparison.Ordinal))
-            (target, configArgs) = (null, [target, .. configArgs]);
+            (target, configArgs) = ((string?)null, [target!, .. configArgs]);
         if (configArgs.FirstOrDefault(a => !(a.StartsWith("--", StringComparison.Ordinal) && a.Contains(':', StringComparison.Ordinal))) is { } unknown)
             return await UsageErrorAsync([$"unknown argument '{unknown}' (configuration overrides look like --Repair:Sources:0:BaseUrl=https://mirror/)"], json, console);
         var request = Parse(target, all, apply);
