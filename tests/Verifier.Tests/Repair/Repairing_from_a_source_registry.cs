@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
 using RegistryIntegrity.TestSupport;
 using RegistryIntegrity.Verifier.Cli;
 using RegistryIntegrity.Verifier.Repair;
@@ -16,7 +17,7 @@ namespace RegistryIntegrity.Verifier.Tests.Repair;
 /// Images broken in the watched registry in every way the product detects, the same images intact in a second
 /// registry: the repair puts each back through the registry API, and an independent pull proves it.
 /// </summary>
-public sealed class Repairing_from_a_source_registry(TwoRegistries registries) : IClassFixture<TwoRegistries>, IDisposable
+public sealed class Repairing_from_a_source_registry(TwoRegistries registries, ITestOutputHelper output) : IClassFixture<TwoRegistries>, IDisposable
 {
     private readonly string _database = Path.Combine(Path.GetTempPath(), $"repair-{Guid.NewGuid():N}.db");
     private readonly RegistryPusher _pusher = new(registries.Registry.RegistryUri);
@@ -97,6 +98,7 @@ public sealed class Repairing_from_a_source_registry(TwoRegistries registries) :
         Assert.Equal(verdictsBefore, JsonSerializer.Serialize(await store.ListBrokenAsync(CancellationToken.None)));
 
         var (exitCode, applied, error) = await RepairVerbAsync("--all", "--apply");
+        output.WriteLine(applied.RootElement.ToString());
 
         Assert.True(exitCode == 0, error + applied.RootElement);
         Assert.Equal("repaired", applied.RootElement.GetProperty("result").GetString());
