@@ -17,6 +17,9 @@ public sealed class RegistryCopy : IDisposable
 {
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(120) };
 
+    /// <param name="authorization">Sent with every request to both registries, e.g. a bearer token both accept.</param>
+    public RegistryCopy(AuthenticationHeaderValue? authorization = null) => _http.DefaultRequestHeaders.Authorization = authorization;
+
     public void Dispose() => _http.Dispose();
 
     /// <summary>Copies the tree under <paramref name="digest"/> from <paramref name="from"/> to <paramref name="to"/>, blobs first, children before parents.</summary>
