@@ -92,7 +92,11 @@ internal static class CheckCommand
             // A digest nobody pushed is a typo; a tag that resolved a moment ago and whose manifest is gone is broken.
             var root = walk.Missing.First(m => m.Path.Count == 0);
             return await console.ReportAsync(isTag
-                ? report with { Result = "broken", Reason = $"the tag points to a missing manifest{Codes(root.StatusCode, root.ErrorCode)}" }
+                ? report with
+                {
+                    Result = "broken", Reason = $"the tag points to a missing manifest{Codes(root.StatusCode, root.ErrorCode)}",
+                    RepairHint = await ActivatorUtilities.CreateInstance<Repair.RepairHints>(host.Services).ForAsync(image.Repository, digest, report.Tag, walk.Missing, cancellationToken),
+                }
                 : report with { Result = "not-found", Reason = $"the manifest does not exist{Codes(root.StatusCode, root.ErrorCode)}" });
         }
         if (walk.Result == VerdictResult.Broken)

@@ -141,6 +141,11 @@ public sealed class Repairing_from_a_source_registry(TwoRegistries registries, I
         Assert.Contains(report.Actions, a => a.Digest == image.ConfigDigest && a.Status == "copied");
         Assert.Contains($"repair audit: copied config {image.ConfigDigest}", logs.Text, StringComparison.Ordinal);
         Assert.DoesNotContain($"copied layer {image.LayerDigests[0]}", logs.Text, StringComparison.Ordinal);
+        using var metrics = new MemoryStream();
+        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(metrics);
+        var exported = System.Text.Encoding.UTF8.GetString(metrics.ToArray());
+        Assert.Contains("registry_integrity_repairs_total{result=\"still-broken\"}", exported, StringComparison.Ordinal);
+        Assert.Contains("registry_integrity_repair_copied_objects_total{kind=\"blob\"}", exported, StringComparison.Ordinal);
         var verdict = await services.GetRequiredService<IVerdictStore>().GetManifestAsync(image.Repository, image.Digest, CancellationToken.None);
         Assert.Equal("broken", verdict!.Result);
         Assert.Equal([image.LayerDigests[0]], verdict.Missing.Select(m => m.Digest));
