@@ -28,27 +28,15 @@ public sealed class RepairOptions : IValidatableObject
     }
 }
 
-/// <summary>One source registry, with the same authentication support as the Verifier's registry client.</summary>
-public sealed class RepairSource : IValidatableObject
+/// <summary>
+/// One source registry: the Verifier's registry settings (<c>BaseUrl</c>, <c>Username</c>/<c>Password</c> or their
+/// <c>*File</c>, <c>CaCertificateFile</c>, <c>RequestTimeout</c>: the same authentication support), a name and an
+/// optional repository mapping.
+/// </summary>
+public sealed class RepairSource : RegistryOptions, IValidatableObject
 {
     /// <summary>Named in reports and audit lines (default: the host).</summary>
     public string? Name { get; set; }
-
-    [Required]
-    public Uri? BaseUrl { get; set; }
-
-    public string? Username { get; set; }
-
-    public string? Password { get; set; }
-
-    public string? UsernameFile { get; set; }
-
-    public string? PasswordFile { get; set; }
-
-    public string? CaCertificateFile { get; set; }
-
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
-    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Repository here = repository there, each written <c>team/app=library/app</c>; unmapped repositories have the same name there.</summary>
     public List<string> RepositoryMap { get; set; } = [];
@@ -67,27 +55,12 @@ public sealed class RepairSource : IValidatableObject
         return repository;
     }
 
-    /// <summary>The settings of the Verifier's registry client for this source: the same handlers, CA bundle and token flow.</summary>
-    public RegistryOptions ToRegistryOptions() => new()
-    {
-        BaseUrl = BaseUrl,
-        Username = Username,
-        Password = Password,
-        UsernameFile = UsernameFile,
-        PasswordFile = PasswordFile,
-        CaCertificateFile = CaCertificateFile,
-        RequestTimeout = RequestTimeout,
-        // Copying reads whole manifests; a source is read, never probed with HEAD.
-        BlobCheck = BlobCheckMethod.RangedGet,
-        MaxRequestsPerSecond = 0,
-    };
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
         if (BaseUrl is null)
             yield break;
         // The registry client's own rules, worded for this key: "Registry:BaseUrl must be ..." becomes "... BaseUrl must be ...".
-        foreach (var problem in ToRegistryOptions().Validate(validationContext))
+        foreach (var problem in Validate(validationContext))
         {
             var member = problem.MemberNames.FirstOrDefault();
             var message = problem.ErrorMessage!;

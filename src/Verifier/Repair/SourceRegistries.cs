@@ -16,7 +16,7 @@ public sealed class SourceRegistry : IDisposable
     internal SourceRegistry(RepairSource source, RegistryMetrics metrics, TimeProvider time, ILoggerFactory logs)
     {
         Source = source;
-        var options = Options.Create(source.ToRegistryOptions());
+        var options = Options.Create<RegistryOptions>(source);
         _primary = VerifierServiceExtensions.CreatePrimaryHandler(options.Value);
         var authenticator = new RegistryAuthenticator(new TokenClients(_primary, source.RequestTimeout), new RegistryCredentials(options), options, time,
             logs.CreateLogger<RegistryAuthenticator>());
