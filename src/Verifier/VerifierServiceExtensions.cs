@@ -11,6 +11,7 @@ using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.RegistryStorage;
 using RegistryIntegrity.Verifier.RegistryStorageRemovals;
+using RegistryIntegrity.Verifier.Repair;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Store.Retention;
@@ -30,6 +31,7 @@ public static class VerifierServiceExtensions
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
         builder.Services.AddRegistryStorageRemovals();
+        builder.Services.AddRepair(builder.Configuration, warnings);
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         builder.Services.AddSingleton<ApiTokens>();
@@ -101,6 +103,7 @@ public static class VerifierServiceExtensions
         app.MapMetrics("/metrics");
         app.MapStatusApi();
         app.MapSweepApi();
+        app.MapRepairApi();
         return app;
     }
 

@@ -30,9 +30,12 @@ public static class StatusApi
             });
         });
         // Broken manifests in (repository, digest) order, then tags whose manifest is gone (same fields:
-        // repository, digest, tags, missing, reasons) in (repository, tag) order.
-        v1.MapGet("/broken", (string? limit, string? cursor, HttpContext context, IVerdictStore store, CancellationToken cancellationToken) =>
-            ListBrokenAsync(limit, cursor, context, store, cancellationToken));
+        // repository, digest, tags, missing, reasons) in (repository, tag) order, each with a repairHint.
+        v1.MapGet("/broken", async (string? limit, string? cursor, HttpContext context, IVerdictStore store, Repair.RepairHints hints,
+            Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellationToken) =>
+            await ListBrokenAsync(limit, cursor, context, store, cancellationToken) is var (page, problem) && problem is null
+                ? Results.Ok(await hints.AnnotateAsync(page, json.Value.SerializerOptions, cancellationToken))
+                : problem);
         v1.MapGet("/manifests", async (string? repository, string? digest, string? tag, string? limit, string? cursor,
             HttpContext context, IVerdictStore store, CancellationToken cancellationToken) =>
         {
@@ -56,13 +59,13 @@ public static class StatusApi
 
     private const string BrokenSection = "m", DanglingSection = "t", ManifestSection = "d";
 
-    private static async Task<IResult> ListBrokenAsync(
+    private static async Task<(List<object> Page, IResult? Problem)> ListBrokenAsync(
         string? limit, string? cursor, HttpContext context, IVerdictStore store, CancellationToken cancellationToken)
     {
         var (pageSize, badLimit) = Paging.ParseLimit(limit);
         var (section, after, badCursor) = Paging.Decode(cursor, BrokenSection, DanglingSection);
         if ((badLimit ?? badCursor) is { } problem)
-            return problem;
+            return ([], problem);
         var page = new List<object>();
         if (section is null or BrokenSection)
         {
@@ -71,7 +74,7 @@ public static class StatusApi
             if (broken.Count > pageSize)
             {
                 Paging.LinkNext(context, pageSize, Paging.Encode(BrokenSection, new PageKey(broken[pageSize - 1].Repository, broken[pageSize - 1].Digest)));
-                return Results.Ok(page);
+                return (page, null);
             }
             after = null;
         }
@@ -83,7 +86,7 @@ public static class StatusApi
                 // A page filled by broken manifests alone: the next one starts after its last, where the tags begin.
                 ? Paging.Encode(BrokenSection, new PageKey(((ManifestVerdict)page[^1]).Repository, ((ManifestVerdict)page[^1]).Digest))
                 : Paging.Encode(DanglingSection, new PageKey(dangling[room - 1].Repository, dangling[room - 1].Tag)));
-        return Results.Ok(page);
+        return (page, null);
     }
 
     private static async Task<IResult> ListManifestsAsync(

@@ -107,9 +107,15 @@ internal static class CheckCommand
             // A digest nobody pushed is a typo; a tag that resolved a moment ago and whose manifest is gone is broken.
             var root = walk.Missing.First(m => m.Path.Count == 0);
             return await console.ReportAsync(isTag
-                ? report with { Result = "broken", Reason = $"the tag points to a missing manifest{Codes(root.StatusCode, root.ErrorCode)}" }
+                ? report with
+                {
+                    Result = "broken", Reason = $"the tag points to a missing manifest{Codes(root.StatusCode, root.ErrorCode)}",
+                    RepairHint = await ActivatorUtilities.CreateInstance<Repair.RepairHints>(host.Services).ForAsync(image.Repository, digest, report.Tag, walk.Missing, cancellationToken),
+                }
                 : report with { Result = "not-found", Reason = $"the manifest does not exist{Codes(root.StatusCode, root.ErrorCode)}" });
         }
+        if (walk.Result == VerdictResult.Broken)
+            report = report with { RepairHint = await ActivatorUtilities.CreateInstance<Repair.RepairHints>(host.Services).ForAsync(image.Repository, digest, report.Tag, walk.Missing, cancellationToken) };
         return await console.ReportAsync(report with
         {
             Result = walk.Result switch
@@ -187,6 +193,7 @@ internal sealed record CheckReport
     public IReadOnlyDictionary<string, string?> Manifests { get; init; } = new Dictionary<string, string?>();
     public IReadOnlyList<MissingObject> Missing { get; init; } = [];
     public IReadOnlyList<string> IndeterminateReasons { get; init; } = [];
+    public Repair.RepairHint? RepairHint { get; init; }
 }
 
 /// <summary>Where the result goes: stdout (text or one JSON document); problems with the invocation also to stderr.</summary>
@@ -223,6 +230,8 @@ internal sealed class CheckOutput(CheckOptions options, TextWriter output, TextW
         lines.AddRange(report.Missing.Where(m => m.Path.Count > 0).Select(m =>
             $"  missing {m.Kind} {m.Digest}{CheckCommand.Codes(m.StatusCode, m.ErrorCode)} via {string.Join(" > ", m.Path)}"));
         lines.AddRange(report.IndeterminateReasons.Select(r => $"  could not tell: {r}"));
+        if (report.RepairHint is { } hint)
+            lines.Add($"  to fix: {hint.Summary}");
         if (report.Result == "indeterminate" && report.IndeterminateReasons.Count == 0 && report.Reason is not null)
             lines.Add($"  could not tell: {report.Reason}");
         return string.Join(Environment.NewLine, lines);

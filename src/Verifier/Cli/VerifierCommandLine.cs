@@ -40,6 +40,7 @@ public static class VerifierCommandLine
         root.Subcommands.Add(ReplayCommands.CreateReplay());
         root.Subcommands.Add(ReplayCommands.CreateReplayErrors());
         root.Subcommands.Add(RegistryStorage.FsckCommand.Create());
+        root.Subcommands.Add(Repair.RepairCommand.Create());
         // No verb: the service, composed and built in the composition root.
         root.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, () =>
             VerifierServiceExtensions.RunServiceAsync(parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Error, cancellationToken)));

@@ -17,6 +17,9 @@ public sealed class RegistryAuthenticationHandler(RegistryAuthenticator authenti
 {
     private static readonly HttpRequestOptionsKey<Uri> AskedFor = new("RegistryIntegrity.AskedFor");
 
+    /// <summary>A scope other than the path's pull scope for this request (an upload needs <c>repository:&lt;name&gt;:pull,push</c>).</summary>
+    public static readonly HttpRequestOptionsKey<string> Scope = new("RegistryIntegrity.Scope");
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (request.Options.TryGetValue(AskedFor, out var asked))
@@ -30,7 +33,7 @@ public sealed class RegistryAuthenticationHandler(RegistryAuthenticator authenti
             return await base.SendAsync(request, cancellationToken);
         }
 
-        var scope = PullScope(registry);
+        var scope = request.Options.TryGetValue(Scope, out var wanted) ? wanted : PullScope(registry);
         request.Headers.Authorization = await authenticator.HeaderForAsync(scope, cancellationToken);
         var response = await base.SendAsync(request, cancellationToken);
         if (response.StatusCode != HttpStatusCode.Unauthorized || !SameOrigin(response.RequestMessage?.RequestUri, registry))

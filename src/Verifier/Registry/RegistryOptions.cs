@@ -11,7 +11,7 @@ public enum BlobCheckMethod
     Head,
 }
 
-public sealed class RegistryOptions : IValidatableObject
+public class RegistryOptions : IValidatableObject
 {
     public const string SectionName = "Registry";
 

@@ -50,7 +50,7 @@ public static class RegistryServiceExtensions
         return services;
     }
 
-    private static SocketsHttpHandler CreatePrimaryHandler(RegistryOptions options)
+    internal static SocketsHttpHandler CreatePrimaryHandler(RegistryOptions options)
     {
         var handler = new SocketsHttpHandler
         {

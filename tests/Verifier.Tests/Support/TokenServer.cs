@@ -44,6 +44,9 @@ public sealed class TokenServer : IAsyncDisposable
 
     public int TokensIssued => _issued;
 
+    /// <summary>Grant <c>push</c> when a scope asks for it (a repair writes); by default the realm grants pull only.</summary>
+    public bool GrantPush { get; set; }
+
     public static async Task<TokenServer> StartAsync(string user, string password)
     {
         var tokens = new TokenServer(user, password);
@@ -75,7 +78,7 @@ public sealed class TokenServer : IAsyncDisposable
         {
             var parts = scope!.Split(':');
             if (parts is ["repository", .. var name, var actions])
-                access.Add(new Access(string.Join(':', name), actions.Split(',').Where(a => a == "pull").ToArray()));
+                access.Add(new Access(string.Join(':', name), actions.Split(',').Where(a => a == "pull" || (GrantPush && a == "push")).ToArray()));
         }
         Interlocked.Increment(ref _issued);
         return Results.Json(new { token = Sign(User, access), expires_in = 300 });
