@@ -13,6 +13,7 @@ using RegistryIntegrity.Contracts.Hosting;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
+using RegistryIntegrity.Verifier.Forecast;
 using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Storage;
@@ -41,6 +42,7 @@ public static class VerifierServiceExtensions
         var quorumQueues = builder.Configuration.GetValue<bool>(QueueNames.QuorumQueuesKey);
         var eventsQueueMaxLength = builder.Configuration.GetValue(QueueNames.EventsQueueMaxLengthKey, QueueNames.DefaultEventsQueueMaxLength);
         builder.Services.AddSweeps();
+        builder.Services.AddGcForecast();
         builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddMassTransit(bus =>
         {
@@ -99,6 +101,7 @@ public static class VerifierServiceExtensions
         services.AddSingleton<QueueAddresses>();
         services.AddScoped<SweepRequester>();
         services.AddTransient<RepositorySweeper>();
+        services.AddGcForecastStore();
         return services;
     }
 
@@ -177,6 +180,7 @@ public static class VerifierServiceExtensions
         app.MapMetrics("/metrics");
         app.MapStatusApi();
         app.MapSweepApi();
+        app.MapGcForecastApi();
         return app;
     }
 

@@ -38,6 +38,7 @@ public static class VerifierCommandLine
         root.Subcommands.Add(SweepCommands.CreateBackfill());
         root.Subcommands.Add(ReplayCommands.CreateReplay());
         root.Subcommands.Add(ReplayCommands.CreateReplayErrors());
+        root.Subcommands.Add(Forecast.GcForecastCommand.Create());
         root.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, async () =>
         {
             // The content root is the application's folder, so appsettings.json applies wherever the process is started.

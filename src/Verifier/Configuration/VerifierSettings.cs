@@ -35,6 +35,8 @@ internal static class VerifierSettings
             CheckConnectionString(check, store);
         if (parts.HasFlag(VerifierParts.Sweep))
             check.Section<SweepOptions>(SweepOptions.SectionName);
+        if (parts.HasFlag(VerifierParts.Service))
+            check.Section<Forecast.GcForecastOptions>(Forecast.GcForecastOptions.SectionName);
         if (parts.HasFlag(VerifierParts.Broker))
         {
             check.BrokerUri("ConnectionStrings:RabbitMq");

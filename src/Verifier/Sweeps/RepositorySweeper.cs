@@ -16,14 +16,17 @@ public sealed record RepositorySweepResult(int ManifestsChecked, int TagsSeen, s
 /// </summary>
 public sealed class RepositorySweeper(
     RegistryClient registry, ManifestWalker walker, IVerdictStore verdicts, ISweepStore sweeps,
-    SweepMetrics metrics, Microsoft.Extensions.Options.IOptions<SweepOptions> options, TimeProvider time, ILogger<RepositorySweeper> logger)
+    SweepMetrics metrics, Microsoft.Extensions.Options.IOptions<SweepOptions> options, TimeProvider time, ILogger<RepositorySweeper> logger,
+    Forecast.TagDirectories tagDirectories)
 {
     private const int MaxTagPages = 100_000;
 
     public async Task<RepositorySweepResult> SweepAsync(string repository, CancellationToken cancellationToken)
     {
         var listedAt = time.GetUtcNow();
-        var (tags, listingProblem) = await ListTagsAsync(repository, cancellationToken);
+        var (tags, listingProblem, tagsMissing) = await ListTagsAsync(repository, cancellationToken);
+        if (listingProblem is null)
+            await tagDirectories.RecordAsync(repository, tagsMissing, listedAt, cancellationToken);
         var resolved = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         var unresolved = new ConcurrentBag<string>();
         var dangling = new ConcurrentBag<string>();
@@ -76,11 +79,12 @@ public sealed class RepositorySweeper(
     {
         if (candidates.Count == 0)
             return ([], null);
-        var (listed, problem) = await ListTagsAsync(repository, cancellationToken);
+        var (listed, problem, _) = await ListTagsAsync(repository, cancellationToken);
         return problem is not null ? ([], problem) : ([.. candidates.Intersect(listed, StringComparer.Ordinal)], null);
     }
 
-    private async Task<(List<string> Tags, string? Problem)> ListTagsAsync(string repository, CancellationToken cancellationToken)
+    /// <returns><c>NameUnknown</c>: the listing answered 404, the repository has no tags directory (or is gone).</returns>
+    private async Task<(List<string> Tags, string? Problem, bool NameUnknown)> ListTagsAsync(string repository, CancellationToken cancellationToken)
     {
         var tags = new List<string>();
         string? next = null;
@@ -90,15 +94,15 @@ public sealed class RepositorySweeper(
             switch (result.Probe.Outcome)
             {
                 case ProbeOutcome.Missing:
-                    return ([], null); // the repository is gone: every tag vanished
+                    return ([], null, true); // the repository is gone: every tag vanished
                 case ProbeOutcome.Indeterminate:
-                    return (tags, $"tag listing failed: {result.Probe.Reason} ({result.Probe.StatusCode})");
+                    return (tags, $"tag listing failed: {result.Probe.Reason} ({result.Probe.StatusCode})", false);
             }
             tags.AddRange(result.Names.Where(ReferenceGrammar.IsTag));
             next = result.Next;
             if (next is null)
-                return (tags.Distinct(StringComparer.Ordinal).ToList(), null);
+                return (tags.Distinct(StringComparer.Ordinal).ToList(), null, false);
         }
-        return (tags, $"more than {MaxTagPages} tag pages");
+        return (tags, $"more than {MaxTagPages} tag pages", false);
     }
 }
