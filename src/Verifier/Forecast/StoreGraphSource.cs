@@ -13,8 +13,9 @@ public sealed record VerifierStart(DateTimeOffset At);
 /// <summary>
 /// The registry's graph as the verdict store knows it: live manifests and their references, tags, and the objects
 /// the last verdicts proved missing. Works for any storage backend, but knows only what the Verifier walked: blobs no
-/// stored manifest references (abandoned uploads) are not seen, and the data of manifests deleted through the API
-/// is assumed to be still there (it is until a GC). The graph is incomplete, and the forecast says so, when no sweep
+/// stored manifest references (abandoned uploads) are not seen, and the data of every object it ever saw is assumed to
+/// be still there: a DELETE through the API removes links, the data stays until a GC. (So after an earlier GC, blobs it
+/// already removed may be listed again as deleted; the registry-storage reader knows exactly.) The graph is incomplete, and the forecast says so, when no sweep
 /// completed since this Verifier started or since the registry last restarted, or when a manifest's latest walk
 /// could not reach the registry (its verdict is indeterminate or stale) or it was never seen.
 /// </summary>
@@ -61,7 +62,6 @@ public sealed class StoreGraphSource(IDbConnectionFactory connections, ISweepSto
         }
 
         var blobs = new HashSet<string>(StringComparer.Ordinal);
-        var presentSomewhere = new HashSet<string>(StringComparer.Ordinal);
         var unknown = new List<string>();
         var repositories = new Dictionary<string, List<GcManifest>>(StringComparer.Ordinal);
         foreach (var row in manifests)
@@ -79,15 +79,6 @@ public sealed class StoreGraphSource(IDbConnectionFactory connections, ISweepSto
             if (row.SeenMs is null || row.AttemptResult == StoredVerdict.Indeterminate || row.StaleSinceMs is not null)
                 unknown.Add($"{row.Repository}@{row.Digest}");
             Set(repositories, row.Repository).Add(new GcManifest(row.Digest, references, row.SubjectDigest, row.MediaType));
-            presentSomewhere.Add(row.Digest);
-            foreach (var reference in references.Where(r => missingHere?.Contains(r.Digest) != true))
-                presentSomewhere.Add(reference.Digest);
-        }
-        // A digest no repository can serve and every verdict proved missing is gone from storage too.
-        foreach (var missing in unavailable.Values.SelectMany(d => d))
-        {
-            if (!presentSomewhere.Contains(missing))
-                blobs.Remove(missing);
         }
         if (unknown.Count > 0)
         {
