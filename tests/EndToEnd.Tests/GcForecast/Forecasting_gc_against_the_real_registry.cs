@@ -13,12 +13,14 @@ namespace RegistryIntegrity.EndToEnd.Tests.GcForecast;
 /// records it and sweeps, and its forecast for plain GC and for <c>--delete-untagged</c> (GET /v1/gc-forecast) is
 /// compared with what the real <c>docker-registry garbage-collect</c> does to a copy of the same storage, as read by
 /// an independent walk of the storage (<see cref="StorageWalk"/>): the tagged and referenced images it breaks, the
-/// blobs and revisions it removes, and whether it fails. Five seeds here; RIT_GC_FORECAST_SEEDS=N runs N
+/// blobs and revisions it removes, and whether it fails. Five small seeds here; RIT_GC_FORECAST_SEEDS=N runs N
 /// (benchmarks/README.md, "GC forecast").
 /// </summary>
 public sealed class Forecasting_gc_against_the_real_registry(ITestOutputHelper output)
 {
     private static readonly int Seeds = int.TryParse(Environment.GetEnvironmentVariable("RIT_GC_FORECAST_SEEDS"), out var n) ? n : 5;
+    /// <summary>Items (images, indexes, ...) per repository at most: small in CI, RIT_GC_FORECAST_ITEMS=6 for the soak.</summary>
+    private static readonly int MaxItems = int.TryParse(Environment.GetEnvironmentVariable("RIT_GC_FORECAST_ITEMS"), out var m) ? m : 4;
     private static readonly int FirstSeed = int.TryParse(Environment.GetEnvironmentVariable("RIT_GC_FORECAST_FIRST_SEED"), out var f) ? f : 1;
 
     [Fact]
@@ -58,7 +60,7 @@ public sealed class Forecasting_gc_against_the_real_registry(ITestOutputHelper o
                 Directory.CreateDirectory(Path.Combine(manifests, "tags"));
         }
         using var registry = product.Registry();
-        var catalog = new RandomCatalog(registry, new Random(seed), seed, v2);
+        var catalog = new RandomCatalog(registry, new Random(seed), seed, v2, MaxItems);
         await catalog.BuildAsync();
         var pushed = clock.Elapsed;
         await WaitForVerdictsAsync(product, catalog.Manifests, deleted: false);

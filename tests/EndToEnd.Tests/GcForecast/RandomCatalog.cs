@@ -10,7 +10,7 @@ namespace RegistryIntegrity.EndToEnd.Tests.GcForecast;
 /// images and repositories, untagged OCI 1.1 referrers, repositories only ever pushed by digest; then manifests
 /// deleted through the API (with their tags) and tag directories removed on disk behind the registry's back.
 /// </summary>
-internal sealed class RandomCatalog(RegistryPusher registry, Random random, int seed, string storage)
+internal sealed class RandomCatalog(RegistryPusher registry, Random random, int seed, string storage, int maxItems)
 {
     private const string OciIndex = MediaTypes.OciIndex, OciManifest = MediaTypes.OciManifest;
     private readonly List<byte[]> _layerPool = [];
@@ -30,7 +30,7 @@ internal sealed class RandomCatalog(RegistryPusher registry, Random random, int 
         var repositories = Enumerable.Range(0, random.Next(2, 4)).Select(i => $"gc{seed}/r{i}").ToList();
         foreach (var repository in repositories)
         {
-            for (var item = random.Next(3, 6); item > 0; item--)
+            for (var item = random.Next(2, maxItems + 1); item > 0; item--)
                 await ItemAsync(repository);
         }
         if (random.Next(4) == 0)
