@@ -16,7 +16,7 @@ public sealed class GcForecastMetrics(
 {
     private static readonly Gauge BrokenImages = Metrics.CreateGauge(
         "registry_integrity_gc_forecast_broken_images",
-        "Tagged images (and images they reference) that the next garbage-collect in this mode would leave unpullable; NaN while the stored graph is incomplete.",
+        "Tagged images that the next garbage-collect in this mode would leave unpullable (whole today, not after); NaN while the stored graph is incomplete.",
         "mode", "version");
 
     private static readonly Gauge DeletedBlobs = Metrics.CreateGauge(
@@ -41,7 +41,7 @@ public sealed class GcForecastMetrics(
                     foreach (var forecast in await forecasts.ForecastAsync([(GcMode.Plain, version), (GcMode.DeleteUntagged, version)], stoppingToken))
                     {
                         var complete = forecast.Result != GcForecast.Incomplete;
-                        BrokenImages.WithLabels(forecast.Mode, forecast.Version).Set(complete ? forecast.Summary.TaggedImagesBroken + forecast.Summary.ReferencedImagesBroken : double.NaN);
+                        BrokenImages.WithLabels(forecast.Mode, forecast.Version).Set(complete ? forecast.Summary.TaggedImagesBroken : double.NaN);
                         DeletedBlobs.WithLabels(forecast.Mode, forecast.Version).Set(complete ? forecast.Summary.BlobsDeleted : double.NaN);
                     }
                     ComputedAt.Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
