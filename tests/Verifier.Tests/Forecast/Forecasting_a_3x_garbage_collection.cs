@@ -9,10 +9,7 @@ namespace RegistryIntegrity.Verifier.Tests.Forecast;
 /// </summary>
 public sealed class Forecasting_a_3x_garbage_collection
 {
-    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
-
-    private static GcForecast Forecast(GraphBuilder g, GcMode mode, GcVersion version = GcVersion.V3) =>
-        GcForecaster.Forecast(g.Build(), GraphCompleteness.Complete, mode, version, "test", Now);
+    private static GcForecast Forecast(GraphBuilder g, GcMode mode, GcVersion version = GcVersion.V3) => g.Forecast(mode, version);
 
     [Fact]
     public void TestNoDeletionNoEffect_plain_gc_with_an_untagged_list_deletes_nothing()

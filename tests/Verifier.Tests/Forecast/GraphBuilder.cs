@@ -99,6 +99,10 @@ internal sealed class GraphBuilder
     public IReadOnlyList<string> ReferencesOf(string repository, string digest) =>
         [.. R(repository).Manifests[digest].References!.Select(r => r.Digest)];
 
+    /// <summary>The forecast over this storage as it is now, the graph taken as complete.</summary>
+    public GcForecast Forecast(GcMode mode, GcVersion version) =>
+        GcForecaster.Forecast(Build(), GraphCompleteness.Complete, mode, version, "test", DateTimeOffset.UnixEpoch);
+
     public GcGraph Build() => new(
         [.. _repositories.Select(r => new GcRepository(r.Key, [.. r.Value.Manifests.Values], new Dictionary<string, string>(r.Value.Tags), r.Value.TagsDirectory))],
         new HashSet<string>(_blobs, StringComparer.Ordinal));
