@@ -68,7 +68,7 @@ await using (var connection = await dataSource.OpenConnectionAsync())
         }
         await copy.CompleteAsync();
     }
-    await using var command = new NpgsqlCommand("INSERT INTO sweeps (id, trigger_name, started_ms, enumerated_ms, completed_ms, repositories_total, repositories_done) VALUES ('bench', 'api', @now, @now, @now, 1, 1); ANALYZE", connection);
+    await using var command = new NpgsqlCommand("INSERT INTO sweeps (id, trigger_name, started_ms, enumerated_ms, completed_ms, repositories_total, repositories_done) VALUES ('00000000-0000-0000-0000-00000000be0c', 'api', @now, @now, @now, 1, 1); ANALYZE", connection);
     command.Parameters.AddWithValue("now", now);
     await command.ExecuteNonQueryAsync();
 }
