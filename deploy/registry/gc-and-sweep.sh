@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
-# Run the registry's garbage collector, then ask the verifier for a sweep.
+# Ask the verifier what garbage collection would break, run it only if nothing tagged would
+# break (or --force), then ask the verifier for a sweep.
 #
 # Garbage collection emits no notification at all, so the listener never hears what it
-# deleted. A sweep right after GC is the only way to learn, within minutes instead of at
-# the next scheduled sweep, whether GC broke an image (the 2.8 `-m` bug orphans the
-# children of tagged indexes; an explicit child DELETE does the same on 3.x).
+# deleted. Before GC, the verifier's forecast (GET /v1/gc-forecast) names every tagged image
+# the run would leave unpullable (the 2.8 `-m` bug orphans the untagged children of tagged
+# indexes; 3.x `-m` still deletes untagged referrers). After GC, a sweep is the only way to
+# learn, within minutes instead of at the next scheduled sweep, what it actually broke.
 #
 # Usage:
 #   VERIFIER_URL=http://registry-integrity-verifier.registry-integrity.svc:8080 \
-#     gc-and-sweep.sh [garbage-collect flags, e.g. --dry-run]
+#     gc-and-sweep.sh [--force] [garbage-collect flags, e.g. --dry-run, --delete-untagged]
+#
+#   --force            run GC even when the forecast says it would break tagged images, is
+#                      incomplete, or cannot be had (not passed on to garbage-collect)
 #
 # Environment:
 #   CONFIG             registry config file (default /etc/docker/registry/config.yml)
 #   VERIFIER_URL       base URL of the verifier (required unless --dry-run)
+#   VERIFIER_TOKEN     bearer token for the verifier's API (one of its Api:Tokens), if set there
 #   REGISTRY_BIN       registry binary (default: `registry` if on PATH, else `docker-registry`)
+#   REGISTRY_VERSION   2.8 or 3: the version family to forecast for, when `REGISTRY_BIN --version`
+#                      cannot be read
 #   SWEEP_ATTEMPTS     tries to trigger the sweep (default 10)
 #   SWEEP_RETRY_DELAY  seconds between tries (default 6)
-#   GC_ALLOW_DELETE_UNTAGGED_ON_2X=yes
-#                      run `-m`/`--delete-untagged` on a 2.x registry anyway (see below)
 #
 # Exit status: GC's own status when GC fails (the sweep is still requested: a GC that
-# failed half-way may already have deleted blobs); 69 when GC succeeded but no sweep
-# could be triggered; 64 on a usage error; 0 otherwise.
+# failed half-way may already have deleted blobs); 65 when GC was refused because the
+# forecast says it would break tagged images; 66 when a `--delete-untagged` GC was refused
+# because no complete forecast could be had; 69 when GC succeeded but no sweep could be
+# triggered; 64 on a usage error; 0 otherwise.
 #
 # Run GC with the registry stopped or in read-only mode
 # (storage.maintenance.readonly.enabled: true): a push during GC can lose blobs.
@@ -29,6 +37,7 @@ set -uo pipefail
 
 CONFIG=${CONFIG:-/etc/docker/registry/config.yml}
 VERIFIER_URL=${VERIFIER_URL:-}
+VERIFIER_TOKEN=${VERIFIER_TOKEN:-}
 SWEEP_ATTEMPTS=${SWEEP_ATTEMPTS:-10}
 SWEEP_RETRY_DELAY=${SWEEP_RETRY_DELAY:-6}
 if [ -z "${REGISTRY_BIN:-}" ]; then
@@ -51,9 +60,18 @@ parse_bool() {
 
 dry_run=no
 delete_untagged=no
+force=no
+gc_args=()
+seen_end=no
 for arg in "$@"; do
+  if [ "$seen_end" = no ] && [ "$arg" = --force ]; then
+    force=yes
+    continue
+  fi
+  gc_args+=("$arg")
+  [ "$seen_end" = yes ] && continue
   case "$arg" in
-    --) break ;;
+    --) seen_end=yes ;;
     --dry-run) dry_run=yes ;;
     --dry-run=*) dry_run=$(parse_bool "${arg#*=}") || exit 64 ;;
     --delete-untagged) delete_untagged=yes ;;
@@ -83,27 +101,80 @@ if [ "$dry_run" = no ] && [ -z "$VERIFIER_URL" ]; then
   exit 64
 fi
 
-# distribution 2.x: `-m` deletes the untagged children (platform images, attestations)
-# of TAGGED indexes (distribution#3004, #3178; fixed in 3.0). That is how the incident
-# this product exists for happened.
-# A version that cannot be read counts as 2.x.
-if [ "$delete_untagged" = yes ] && [ "${GC_ALLOW_DELETE_UNTAGGED_ON_2X:-}" != yes ]; then
-  version=$("$REGISTRY_BIN" --version 2>/dev/null || true)
-  major=$(printf '%s\n' "$version" | grep -Eo '(^|[[:space:]])v?[0-9]+\.[0-9]+' | head -n 1 | tr -dc '0-9.' | cut -d. -f1)
-  if [ -z "$major" ]; then
-    log "refusing --delete-untagged: cannot read the registry version from '$REGISTRY_BIN --version' ('$version')."
-    log "set GC_ALLOW_DELETE_UNTAGGED_ON_2X=yes to run it anyway."
+auth=()
+[ -n "$VERIFIER_TOKEN" ] && auth=(-H "Authorization: Bearer $VERIFIER_TOKEN")
+
+# The version family decides the forecast: 2.8 deletes the untagged children of TAGGED
+# indexes with -m (distribution#3004, #3178); 3.x marks them (PR #4285).
+version_line=$("$REGISTRY_BIN" --version 2>/dev/null || true)
+major=$(printf '%s\n' "$version_line" | grep -Eo '(^|[[:space:]])v?[0-9]+\.[0-9]+' | head -n 1 | tr -dc '0-9.' | cut -d. -f1)
+case "${REGISTRY_VERSION:-}" in
+  2.8) family=2.8 ;;
+  3) family=3 ;;
+  "")
+    if [ -z "$major" ]; then
+      family=
+    elif [ "$major" -lt 3 ]; then
+      family=2.8
+    else
+      family=3
+    fi
+    ;;
+  *) log "REGISTRY_VERSION must be 2.8 or 3 (got '$REGISTRY_VERSION')"; exit 64 ;;
+esac
+if [ -z "$family" ]; then
+  if [ "$delete_untagged" = yes ] && [ "$force" = no ]; then
+    log "refusing --delete-untagged: cannot read the registry version from '$REGISTRY_BIN --version' ('$version_line')."
+    log "set REGISTRY_VERSION=2.8 or 3, or give --force to run it anyway."
     exit 64
   fi
-  if [ "$major" -lt 3 ]; then
-    log "refusing --delete-untagged on distribution $major.x ($version): it deletes the children of tagged indexes."
-    log "set GC_ALLOW_DELETE_UNTAGGED_ON_2X=yes to run it anyway."
-    exit 64
-  fi
+  family=2.8
 fi
 
-log "running: $REGISTRY_BIN garbage-collect $CONFIG $*"
-"$REGISTRY_BIN" garbage-collect "$CONFIG" "$@"
+# Ask for the forecast (plain GC cannot break an image that is whole today, so without a
+# forecast it runs anyway; --delete-untagged does not).
+mode=plain
+[ "$delete_untagged" = yes ] && mode=delete-untagged
+forecast_problem=
+if [ -n "$VERIFIER_URL" ]; then
+  forecast_file=$(mktemp)
+  trap 'rm -f "$forecast_file"' EXIT
+  status=$(curl -sS -o "$forecast_file" -w '%{http_code}' --max-time 120 "${auth[@]}" \
+    "$VERIFIER_URL/v1/gc-forecast?mode=$mode&version=$family&format=text" 2>/dev/null) || status=000
+  if [ "$status" = 200 ]; then
+    result=$(head -n 1 "$forecast_file" | sed -n 's/^result: //p')
+    sed 's/^/gc-and-sweep: | /' "$forecast_file" >&2
+    case "$result" in
+      would-break)
+        if [ "$dry_run" = no ] && [ "$force" = no ]; then
+          log "refusing: the forecast above says this GC would break tagged images."
+          log "alternatives: run it without --delete-untagged, upgrade the registry to 3.x, tag the children it names, or re-push them after;"
+          log "or give --force to run it anyway (docs/runbooks/RegistryGcWouldBreakTaggedImages.md)."
+          exit 65
+        fi
+        [ "$dry_run" = no ] && log "--force: running a GC that the forecast says breaks tagged images"
+        ;;
+      safe | gc-fails) ;;
+      incomplete) forecast_problem="the verifier's forecast is incomplete (see above)" ;;
+      *) forecast_problem="the verifier's answer is not a forecast" ;;
+    esac
+  else
+    forecast_problem="GET $VERIFIER_URL/v1/gc-forecast answered $status: $(head -c 300 "$forecast_file" 2>/dev/null)"
+  fi
+else
+  forecast_problem="VERIFIER_URL is not set"
+fi
+if [ -n "$forecast_problem" ]; then
+  if [ "$delete_untagged" = yes ] && [ "$dry_run" = no ] && [ "$force" = no ]; then
+    log "refusing --delete-untagged without a complete forecast: $forecast_problem."
+    log "give --force to run it anyway."
+    exit 66
+  fi
+  log "no forecast: $forecast_problem"
+fi
+
+log "running: $REGISTRY_BIN garbage-collect $CONFIG ${gc_args[*]}"
+"$REGISTRY_BIN" garbage-collect "$CONFIG" "${gc_args[@]}"
 gc_status=$?
 if [ "$gc_status" -ne 0 ]; then
   log "garbage-collect exited with $gc_status"
@@ -116,7 +187,7 @@ fi
 
 swept=no
 for attempt in $(seq 1 "$SWEEP_ATTEMPTS"); do
-  if curl -fsS -X POST --max-time 10 "$VERIFIER_URL/v1/sweeps" >/dev/null; then
+  if curl -fsS -X POST -H 'Content-Length: 0' --max-time 10 "${auth[@]}" "$VERIFIER_URL/v1/sweeps" >/dev/null; then
     log "sweep requested (attempt $attempt)"
     swept=yes
     break

@@ -7,6 +7,7 @@ using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
+using RegistryIntegrity.Verifier.Forecast;
 using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.RegistryStorage;
@@ -39,6 +40,7 @@ public static class VerifierServiceExtensions
 
         builder.Services.AddSweeps();
         builder.Services.AddRegistryStorage(builder.Configuration);
+        builder.Services.AddGcForecast();
         builder.Services.AddHostedService<SweepScheduler>();
         builder.Services.AddHostedService<StoreRetentionService>();
         builder.Services.AddMassTransit(bus =>
@@ -104,6 +106,7 @@ public static class VerifierServiceExtensions
         app.MapStatusApi();
         app.MapSweepApi();
         app.MapRepairApi();
+        app.MapGcForecastApi();
         return app;
     }
 

@@ -22,7 +22,7 @@ public class Alert_rules
             "RegistryBrokenManifests", "RegistryIndeterminateManifests", "RegistryIntegritySweepStale",
             "RegistryCatalogInaccessible", "RegistryNoEventsReceived", "RegistryListenerQuarantining",
             "RegistryListenerPublishFailing", "RegistryIntegrityErrorQueueNotEmpty",
-            "RegistryVerifierBacklogGrowing", "RegistryRestartedWithoutSweep",
+            "RegistryVerifierBacklogGrowing", "RegistryRestartedWithoutSweep", "RegistryGcWouldBreakTaggedImages",
         ];
         foreach (var name in required)
             Assert.Contains(name, names);

@@ -1,15 +1,19 @@
 using System.Diagnostics;
+using System.Net;
 
 namespace RegistryIntegrity.Deploy.Tests;
 
 /// <summary>
-/// deploy/registry/gc-and-sweep.sh with a stand-in registry binary that reports a version and
-/// records whether garbage-collect ran: every spelling of -m that the registry's flag library
-/// (cobra/pflag) takes is refused on 2.x, and so is an unreadable version.
+/// deploy/registry/gc-and-sweep.sh with a stand-in registry binary that reports a version and records whether
+/// garbage-collect ran (and with which flags), and a stand-in verifier that answers the GC forecast and the sweep
+/// request: a GC the forecast says would break tagged images is refused unless --force; --delete-untagged without a
+/// complete forecast is refused (every spelling of -m that the registry's flag library, cobra/pflag, takes), and
+/// so is -m with an unreadable version.
 /// </summary>
 public sealed class Running_gc_and_sweep : IDisposable
 {
     private const string Registry282 = "docker-registry github.com/docker/distribution 2.8.2+ds1";
+    private const string Registry3 = "registry github.com/distribution/distribution/v3 v3.0.0";
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("rit-gc-and-sweep-");
 
     public void Dispose() => _folder.Delete(recursive: true);
@@ -21,17 +25,30 @@ public sealed class Running_gc_and_sweep : IDisposable
     [InlineData("--delete-untagged")]
     [InlineData("--delete-untagged=1")]
     [InlineData("--delete-untagged=True")]
-    [InlineData("-dm")]
-    [InlineData("-md")]
-    [InlineData("-dm=t")]
     [InlineData("--delete-untagged=false -m")]
-    public async Task Every_true_form_of_delete_untagged_is_refused_on_2x(string flags)
+    public async Task Every_true_form_of_delete_untagged_is_refused_without_a_forecast(string flags)
     {
         var (exitCode, ran, output) = await RunAsync(Registry282, flags);
 
-        Assert.True(exitCode == 64, output);
-        Assert.False(ran, output);
-        Assert.Contains("refusing --delete-untagged", output, StringComparison.Ordinal);
+        Assert.True(exitCode == 66, output);
+        Assert.Null(ran);
+        Assert.Contains("refusing --delete-untagged without a complete forecast", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-dm")]
+    [InlineData("-md")]
+    [InlineData("-dm=t")]
+    public async Task A_dry_run_with_delete_untagged_asks_for_that_forecast_prints_it_and_is_never_refused(string flags)
+    {
+        using var verifier = new StandInVerifier("would-break");
+
+        var (exitCode, ran, output) = await RunAsync(Registry282, flags, verifier.Url);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Equal($"garbage-collect {Path.Combine(_folder.FullName, "config.yml")} {flags}", ran);
+        Assert.Contains("BREAKS infra/ci:latest", output, StringComparison.Ordinal);
+        Assert.Equal(["/v1/gc-forecast?mode=delete-untagged&version=2.8&format=text"], verifier.Requests);
     }
 
     [Theory]
@@ -42,7 +59,7 @@ public sealed class Running_gc_and_sweep : IDisposable
         var (exitCode, ran, output) = await RunAsync(version, "-m");
 
         Assert.True(exitCode == 64, output);
-        Assert.False(ran, output);
+        Assert.Null(ran);
         Assert.Contains("cannot read the registry version", output, StringComparison.Ordinal);
     }
 
@@ -52,12 +69,12 @@ public sealed class Running_gc_and_sweep : IDisposable
     [InlineData(Registry282, "-m --delete-untagged=F")]
     [InlineData(Registry282, "-- -m")]
     [InlineData(Registry282, "")]
-    [InlineData("registry github.com/distribution/distribution/v3 v3.0.0", "-m")]
-    public async Task Garbage_collect_runs_when_nothing_untagged_is_deleted_on_2x(string version, string flags)
+    public async Task Plain_garbage_collect_runs_even_without_a_forecast(string version, string flags)
     {
         var (exitCode, ran, output) = await RunAsync(version, flags);
 
-        Assert.True(ran, output);
+        Assert.NotNull(ran);
+        Assert.Contains("no forecast", output, StringComparison.Ordinal);
         // No verifier answers on port 1: GC ran, the sweep could not be requested.
         Assert.True(exitCode == 69, output);
     }
@@ -70,10 +87,68 @@ public sealed class Running_gc_and_sweep : IDisposable
         var (exitCode, ran, output) = await RunAsync(Registry282, flags);
 
         Assert.True(exitCode == 64, output);
-        Assert.False(ran, output);
+        Assert.Null(ran);
     }
 
-    private async Task<(int ExitCode, bool Ran, string Output)> RunAsync(string version, string flags)
+    [Fact]
+    public async Task A_gc_the_forecast_says_would_break_tagged_images_is_refused_and_the_forecast_printed()
+    {
+        using var verifier = new StandInVerifier("would-break");
+
+        var (exitCode, ran, output) = await RunAsync(Registry282, "-m", verifier.Url);
+
+        Assert.True(exitCode == 65, output);
+        Assert.Null(ran);
+        Assert.Contains("BREAKS infra/ci:latest", output, StringComparison.Ordinal);
+        Assert.Contains("refusing: the forecast above says this GC would break tagged images", output, StringComparison.Ordinal);
+        Assert.Equal(["/v1/gc-forecast?mode=delete-untagged&version=2.8&format=text"], verifier.Requests);
+    }
+
+    [Fact]
+    public async Task Force_runs_it_anyway_without_passing_force_on_to_garbage_collect()
+    {
+        using var verifier = new StandInVerifier("would-break");
+
+        var (exitCode, ran, output) = await RunAsync(Registry282, "--force -m", verifier.Url);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Equal($"garbage-collect {Path.Combine(_folder.FullName, "config.yml")} -m", ran);
+        Assert.Contains("--force: running a GC that the forecast says breaks tagged images", output, StringComparison.Ordinal);
+        Assert.Equal(["/v1/gc-forecast?mode=delete-untagged&version=2.8&format=text", "/v1/sweeps"], verifier.Requests);
+    }
+
+    [Theory]
+    [InlineData(Registry282, "-m", "mode=delete-untagged&version=2.8")]
+    [InlineData(Registry3, "--delete-untagged", "mode=delete-untagged&version=3")]
+    [InlineData(Registry3, "", "mode=plain&version=3")]
+    public async Task A_safe_forecast_for_the_registrys_own_version_lets_the_gc_run_then_a_sweep(string version, string flags, string query)
+    {
+        using var verifier = new StandInVerifier("safe");
+
+        var (exitCode, ran, output) = await RunAsync(version, flags, verifier.Url);
+
+        Assert.True(exitCode == 0, output);
+        Assert.NotNull(ran);
+        Assert.Equal([$"/v1/gc-forecast?{query}&format=text", "/v1/sweeps"], verifier.Requests);
+    }
+
+    [Fact]
+    public async Task An_incomplete_forecast_refuses_delete_untagged_but_not_a_dry_run()
+    {
+        using var verifier = new StandInVerifier("incomplete");
+
+        var refused = await RunAsync(Registry282, "-m", verifier.Url);
+        var dryRun = await RunAsync(Registry282, "-m --dry-run", verifier.Url);
+
+        Assert.True(refused.ExitCode == 66, refused.Output);
+        Assert.Null(refused.Ran);
+        Assert.Contains("INCOMPLETE: no sweep has completed yet", refused.Output, StringComparison.Ordinal);
+        Assert.True(dryRun.ExitCode == 0, dryRun.Output);
+        Assert.NotNull(dryRun.Ran);
+    }
+
+    /// <returns>Ran: the garbage-collect command line the stand-in registry received, or null when it did not run.</returns>
+    private async Task<(int ExitCode, string? Ran, string Output)> RunAsync(string version, string flags, string verifierUrl = "http://127.0.0.1:1")
     {
         var registry = Path.Combine(_folder.FullName, "registry");
         var marker = Path.Combine(_folder.FullName, "gc-ran");
@@ -95,15 +170,74 @@ public sealed class Running_gc_and_sweep : IDisposable
         start.Environment["FAKE_VERSION"] = version;
         start.Environment["FAKE_MARKER"] = marker;
         start.Environment["CONFIG"] = Path.Combine(_folder.FullName, "config.yml");
-        start.Environment["VERIFIER_URL"] = "http://127.0.0.1:1";
+        start.Environment["VERIFIER_URL"] = verifierUrl;
         start.Environment["SWEEP_ATTEMPTS"] = "1";
         start.Environment["SWEEP_RETRY_DELAY"] = "0";
-        start.Environment.Remove("GC_ALLOW_DELETE_UNTAGGED_ON_2X");
+        start.Environment.Remove("REGISTRY_VERSION");
+        start.Environment.Remove("VERIFIER_TOKEN");
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, File.Exists(marker), await stdout + await stderr);
+        return (process.ExitCode, File.Exists(marker) ? File.ReadAllText(marker).Trim() : null, await stdout + await stderr);
+    }
+
+    /// <summary>Answers GET /v1/gc-forecast with a text forecast whose result is given, and POST /v1/sweeps with 202.</summary>
+    private sealed class StandInVerifier : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly List<string> _requests = [];
+
+        public StandInVerifier(string result)
+        {
+            var free = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            free.Start();
+            var port = ((IPEndPoint)free.LocalEndpoint).Port;
+            free.Stop();
+            Url = $"http://127.0.0.1:{port}";
+            _listener.Prefixes.Add(Url + "/");
+            _listener.Start();
+            _ = Task.Run(async () =>
+            {
+                while (_listener.IsListening)
+                {
+                    HttpListenerContext context;
+                    try
+                    {
+                        context = await _listener.GetContextAsync();
+                    }
+                    catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                    {
+                        return;
+                    }
+                    lock (_requests)
+                        _requests.Add(context.Request.RawUrl ?? "");
+                    var body = context.Request.HttpMethod == "POST" ? "{}" : result switch
+                    {
+                        "would-break" => "result: would-break\nforecast of `garbage-collect --delete-untagged` on distribution 2.8\nBREAKS infra/ci:latest (sha256:1)\n",
+                        "incomplete" => "result: incomplete\nINCOMPLETE: no sweep has completed yet\n",
+                        _ => $"result: {result}\n",
+                    };
+                    context.Response.StatusCode = context.Request.HttpMethod == "POST" ? 202 : 200;
+                    var bytes = System.Text.Encoding.UTF8.GetBytes(body);
+                    await context.Response.OutputStream.WriteAsync(bytes);
+                    context.Response.Close();
+                }
+            });
+        }
+
+        public string Url { get; }
+
+        public IReadOnlyList<string> Requests
+        {
+            get
+            {
+                lock (_requests)
+                    return [.. _requests];
+            }
+        }
+
+        public void Dispose() => _listener.Close();
     }
 }

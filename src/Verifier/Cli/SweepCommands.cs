@@ -49,7 +49,7 @@ internal static class SweepCommands
         DefaultValueFactory = _ => TimeSpan.FromHours(6),
     };
 
-    private static Option<string?> ServerOption() => new("--server")
+    internal static Option<string?> ServerOption() => new("--server")
     {
         Description = "The running Verifier's API, e.g. http://verifier:5090 (default: Api:Server, else the first of Urls).",
     };
@@ -81,7 +81,7 @@ internal static class SweepCommands
     }
 
     /// <summary>An HTTP client for the API: server from --server, Api:Server or Urls; token from Api:Tokens:0.</summary>
-    private static HttpClient CreateApiClient(string[] configArgs, string? server, TextWriter error)
+    internal static HttpClient CreateApiClient(string[] configArgs, string? server, TextWriter error)
     {
         var configuration = CommandLineHost.CreateBuilder(configArgs).Configuration;
         CommandLineHost.CheckSettings(configuration, VerifierParts.Api, error);
@@ -173,7 +173,7 @@ internal static class SweepCommands
         return BrokenFound;
     }
 
-    private static async Task<string> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    internal static async Task<string> ProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         try

@@ -39,6 +39,8 @@ internal static class VerifierSettings
             check.Section<SweepOptions>(SweepOptions.SectionName);
             check.Section<RegistryStorage.RegistryStorageOptions>(RegistryStorage.RegistryStorageOptions.SectionName);
         }
+        if (parts.HasFlag(VerifierParts.Service))
+            check.Section<Forecast.GcForecastOptions>(Forecast.GcForecastOptions.SectionName);
         if (parts.HasFlag(VerifierParts.Broker))
         {
             check.BrokerUri(RabbitMqOptions.ConnectionStringKey);

@@ -184,7 +184,7 @@ public sealed class StorageScan(
         public Task<(IReadOnlyList<string> Repositories, string? Error)> ListRepositoriesAsync(CancellationToken cancellationToken) =>
             inner.ListRepositoriesAsync(cancellationToken);
 
-        public Task<(List<string> Tags, string? Problem)> ListTagsAsync(string repository, CancellationToken cancellationToken) =>
+        public Task<(List<string> Tags, string? Problem, bool NoTagsDirectory)> ListTagsAsync(string repository, CancellationToken cancellationToken) =>
             inner.ListTagsAsync(repository, cancellationToken);
 
         public Task<(string? Digest, ProbeResult Probe)> ResolveTagAsync(string repository, string tag, CancellationToken cancellationToken) =>

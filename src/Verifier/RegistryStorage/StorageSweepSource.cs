@@ -30,7 +30,7 @@ public sealed class StorageSweepSource(IRegistryStorage storage, int maxManifest
         return (repositories, null);
     }
 
-    public async Task<(List<string> Tags, string? Problem)> ListTagsAsync(string repository, CancellationToken cancellationToken)
+    public async Task<(List<string> Tags, string? Problem, bool NoTagsDirectory)> ListTagsAsync(string repository, CancellationToken cancellationToken)
     {
         var tags = new List<string>();
         try
@@ -40,9 +40,10 @@ public sealed class StorageSweepSource(IRegistryStorage storage, int maxManifest
         }
         catch (RegistryStorageException e)
         {
-            return (tags, $"tag listing failed: {e.Message}");
+            return (tags, $"tag listing failed: {e.Message}", false);
         }
-        return (tags, null);
+        // The storage listing does not tell a missing tags directory from an empty one: only HTTP sweeps record it.
+        return (tags, null, false);
     }
 
     public async Task<(string? Digest, ProbeResult Probe)> ResolveTagAsync(string repository, string tag, CancellationToken cancellationToken)

@@ -5,7 +5,7 @@ namespace RegistryIntegrity.Verifier.Repair;
 public static class RepairServiceExtensions
 {
     /// <summary>
-    /// Repair from source registries, on top of <see cref="VerifierServiceExtensions.AddVerification"/> and the store.
+    /// Repair from source registries, on top of <see cref="Verification.VerificationServiceExtensions.AddVerification"/> and the store.
     /// The <c>Repair</c> section is checked now: a bad setting throws <see cref="SettingsException"/> (one line each).
     /// </summary>
     public static IServiceCollection AddRepair(this IServiceCollection services, IConfiguration configuration, TextWriter? warnings = null)

@@ -14,7 +14,8 @@ public interface ISweepSource
     Task<(IReadOnlyList<string> Repositories, string? Error)> ListRepositoriesAsync(CancellationToken cancellationToken);
 
     /// <summary>Every tag of the repository (none when the repository is gone), or the problem that cut the listing short.</summary>
-    Task<(List<string> Tags, string? Problem)> ListTagsAsync(string repository, CancellationToken cancellationToken);
+    /// <returns><c>NoTagsDirectory</c>: the listing answered 404 (the repository has no tags directory, or is gone), which makes 2.8's <c>garbage-collect -m</c> fail.</returns>
+    Task<(List<string> Tags, string? Problem, bool NoTagsDirectory)> ListTagsAsync(string repository, CancellationToken cancellationToken);
 
     /// <summary>The digest the tag points at now; missing when the registry would answer 404 for it.</summary>
     Task<(string? Digest, ProbeResult Probe)> ResolveTagAsync(string repository, string tag, CancellationToken cancellationToken);

@@ -28,7 +28,7 @@ public sealed class RegistrySweepSource(RegistryClient registry, ManifestWalker 
         return (catalog, null);
     }
 
-    public async Task<(List<string> Tags, string? Problem)> ListTagsAsync(string repository, CancellationToken cancellationToken)
+    public async Task<(List<string> Tags, string? Problem, bool NoTagsDirectory)> ListTagsAsync(string repository, CancellationToken cancellationToken)
     {
         var tags = new List<string>();
         string? next = null;
@@ -38,16 +38,16 @@ public sealed class RegistrySweepSource(RegistryClient registry, ManifestWalker 
             switch (result.Probe.Outcome)
             {
                 case ProbeOutcome.Missing:
-                    return ([], null); // the repository is gone: every tag vanished
+                    return ([], null, true); // the repository is gone: every tag vanished
                 case ProbeOutcome.Indeterminate:
-                    return (tags, $"tag listing failed: {result.Probe.Reason} ({result.Probe.StatusCode})");
+                    return (tags, $"tag listing failed: {result.Probe.Reason} ({result.Probe.StatusCode})", false);
             }
             tags.AddRange(result.Names.Where(ReferenceGrammar.IsTag));
             next = result.Next;
             if (next is null)
-                return (tags.Distinct(StringComparer.Ordinal).ToList(), null);
+                return (tags.Distinct(StringComparer.Ordinal).ToList(), null, false);
         }
-        return (tags, $"more than {MaxTagPages} tag pages");
+        return (tags, $"more than {MaxTagPages} tag pages", false);
     }
 
     public Task<(string? Digest, ProbeResult Probe)> ResolveTagAsync(string repository, string tag, CancellationToken cancellationToken) =>

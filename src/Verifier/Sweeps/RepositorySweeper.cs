@@ -16,12 +16,15 @@ public sealed record RepositorySweepResult(int ManifestsChecked, int TagsSeen, s
 /// </summary>
 public sealed class RepositorySweeper(
     ISweepSource source, ManifestWalker walker, IVerdictStore verdicts, ISweepStore sweeps,
-    SweepMetrics metrics, Microsoft.Extensions.Options.IOptions<SweepOptions> options, TimeProvider time, ILogger<RepositorySweeper> logger)
+    SweepMetrics metrics, Microsoft.Extensions.Options.IOptions<SweepOptions> options, TimeProvider time, ILogger<RepositorySweeper> logger,
+    Store.Dapper.TagDirectories tagDirectories)
 {
     public async Task<RepositorySweepResult> SweepAsync(string repository, CancellationToken cancellationToken)
     {
         var listedAt = time.GetUtcNow();
-        var (tags, listingProblem) = await source.ListTagsAsync(repository, cancellationToken);
+        var (tags, listingProblem, noTagsDirectory) = await source.ListTagsAsync(repository, cancellationToken);
+        if (listingProblem is null)
+            await tagDirectories.RecordAsync(repository, noTagsDirectory, listedAt, cancellationToken);
         var resolved = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         var unresolved = new ConcurrentBag<string>();
         var dangling = new ConcurrentBag<string>();
@@ -74,7 +77,7 @@ public sealed class RepositorySweeper(
     {
         if (candidates.Count == 0)
             return ([], null);
-        var (listed, problem) = await source.ListTagsAsync(repository, cancellationToken);
+        var (listed, problem, _) = await source.ListTagsAsync(repository, cancellationToken);
         return problem is not null ? ([], problem) : ([.. candidates.Intersect(listed, StringComparer.Ordinal)], null);
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.Repair;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Verdicts;
@@ -33,6 +34,7 @@ public sealed class Paging_through_long_lists : IAsyncLifetime
         builder.Configuration["Store:ConnectionString"] = $"Data Source={_database}";
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
+        builder.Services.AddRepair(builder.Configuration);
         builder.Services.AddOptions<ApiOptions>();
         builder.Services.AddSingleton<ApiTokens>();
         _app = builder.Build();

@@ -1,0 +1,71 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Prometheus;
+using RegistryIntegrity.Verifier.Store.Dapper;
+
+namespace RegistryIntegrity.Verifier.Forecast;
+
+/// <summary>
+/// Keeps <c>registry_integrity_gc_forecast_broken_images{mode,version}</c> current: whenever the store changed
+/// (an event processed, a sweep's tag listing, a sweep completed), within <see cref="GcForecastOptions.RefreshInterval"/>,
+/// both modes are forecast again for the configured registry version. NaN while the graph is incomplete.
+/// </summary>
+public sealed class GcForecastMetrics(
+    GcForecastService forecasts, IDbConnectionFactory connections, IOptions<GcForecastOptions> options, VerifierStart start,
+    TimeProvider time, ILogger<GcForecastMetrics> logger) : BackgroundService
+{
+    private static readonly Gauge BrokenImages = Metrics.CreateGauge(
+        "registry_integrity_gc_forecast_broken_images",
+        "Tagged images that the next garbage-collect in this mode would leave unpullable (whole today, not after); NaN while the stored graph is incomplete.",
+        "mode", "version");
+
+    private static readonly Gauge DeletedBlobs = Metrics.CreateGauge(
+        "registry_integrity_gc_forecast_deleted_blobs", "Blobs the next garbage-collect in this mode would delete, as the store knows them; NaN while incomplete.",
+        "mode", "version");
+
+    private static readonly Gauge ComputedAt = Metrics.CreateGauge(
+        "registry_integrity_gc_forecast_timestamp_seconds", "When the GC forecast was last computed.");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _ = start; // resolved now: the process start is recorded before the first forecast
+        string? lastMarker = null;
+        var version = options.Value.Version;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var marker = await ChangeMarkerAsync(stoppingToken);
+                if (marker != lastMarker)
+                {
+                    foreach (var forecast in await forecasts.ForecastAsync([(GcMode.Plain, version), (GcMode.DeleteUntagged, version)], stoppingToken))
+                    {
+                        var complete = forecast.Result != GcForecast.Incomplete;
+                        BrokenImages.WithLabels(forecast.Mode, forecast.Version).Set(complete ? forecast.Summary.TaggedImagesBroken : double.NaN);
+                        DeletedBlobs.WithLabels(forecast.Mode, forecast.Version).Set(complete ? forecast.Summary.BlobsDeleted : double.NaN);
+                    }
+                    ComputedAt.Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+                    lastMarker = marker;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "The GC forecast could not be computed; trying again in {Interval}", options.Value.RefreshInterval);
+            }
+            await Task.Delay(options.Value.RefreshInterval, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Cheap: changes whenever something the forecast reads may have changed.</summary>
+    private async Task<string> ChangeMarkerAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        // Indexed maxima only: every walk adds a verdict history row, every event a processed event.
+        var row = await connection.QuerySingleAsync<(long? History, long? Events, long? Started, long? Completed, long? Listings, long? Directories, long Dangling)>(new CommandDefinition("""
+            SELECT (SELECT MAX(id) FROM verdict_history), (SELECT MAX(occurred_ms) FROM processed_events),
+                   (SELECT MAX(started_ms) FROM sweeps), (SELECT MAX(completed_ms) FROM sweeps), (SELECT MAX(listed_ms) FROM tag_listings),
+                   (SELECT MAX(listed_ms) FROM tag_directories), (SELECT COUNT(*) FROM dangling_tags)
+            """, cancellationToken: cancellationToken));
+        return row.ToString();
+    }
+}
