@@ -31,13 +31,31 @@ public sealed class GcForecastMetrics(
         _ = start; // resolved now: the process start is recorded before the first forecast
         string? lastMarker = null;
         var version = options.Value.Version;
+        var wait = options.Value.RefreshInterval;
+        var warnedTooLarge = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 var marker = await ChangeMarkerAsync(stoppingToken);
-                if (marker != lastMarker)
+                if (marker != lastMarker && await LiveManifestsAsync(stoppingToken) is var live
+                    && options.Value.GaugeMaxManifests > 0 && live > options.Value.GaugeMaxManifests)
                 {
+                    if (!warnedTooLarge)
+                        logger.LogWarning(
+                            "The GC forecast gauge is not kept: {Live} live manifests exceed GcForecast:GaugeMaxManifests ({Max}); GET /v1/gc-forecast still answers on demand",
+                            live, options.Value.GaugeMaxManifests);
+                    warnedTooLarge = true;
+                    foreach (var mode in new[] { GcMode.Plain, GcMode.DeleteUntagged })
+                    {
+                        BrokenImages.WithLabels(GcForecaster.ModeName(mode), GcForecaster.VersionName(version)).Set(double.NaN);
+                        DeletedBlobs.WithLabels(GcForecaster.ModeName(mode), GcForecaster.VersionName(version)).Set(double.NaN);
+                    }
+                    lastMarker = marker;
+                }
+                else if (marker != lastMarker)
+                {
+                    var started = time.GetTimestamp();
                     foreach (var forecast in await forecasts.ForecastAsync([(GcMode.Plain, version), (GcMode.DeleteUntagged, version)], stoppingToken))
                     {
                         var complete = forecast.Result != GcForecast.Incomplete;
@@ -46,14 +64,24 @@ public sealed class GcForecastMetrics(
                     }
                     ComputedAt.Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
                     lastMarker = marker;
+                    // A forecast that took long is not repeated at once: the store changes all the time on a busy registry.
+                    var took = time.GetElapsedTime(started);
+                    wait = TimeSpan.FromTicks(Math.Max(options.Value.RefreshInterval.Ticks, took.Ticks * 5));
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 logger.LogWarning(e, "The GC forecast could not be computed; trying again in {Interval}", options.Value.RefreshInterval);
             }
-            await Task.Delay(options.Value.RefreshInterval, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            await Task.Delay(wait, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
+    }
+
+    private async Task<long> LiveManifestsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM manifests WHERE deleted_ms IS NULL", cancellationToken: cancellationToken));
     }
 
     /// <summary>Cheap: changes whenever something the forecast reads may have changed.</summary>

@@ -14,5 +14,13 @@ public sealed class GcForecastOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Above this many live manifests the gauge is not kept (NaN, a warning): a forecast holds the whole graph in memory,
+    /// about 5 KB per manifest measured (5 GiB at a million), and repeats as the store changes. <c>GET /v1/gc-forecast</c>
+    /// still answers on demand. Raise it together with the Verifier's memory limit; 0 removes the bound.
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int GaugeMaxManifests { get; set; } = 50_000;
+
     public GcVersion Version => RegistryVersion == "3" ? GcVersion.V3 : GcVersion.V2_8;
 }
