@@ -11,7 +11,7 @@ namespace RegistryIntegrity.Verifier.Consumers;
 /// catalog no longer lists are swept too: that is how vanished repositories are reconciled.
 /// </summary>
 public sealed class StartSweepConsumer(
-    ISweepSource source, ISweepStore sweeps, TimeProvider time, ILogger<StartSweepConsumer> logger,
+    ISweepSource source, ISweepStore sweeps, SweepRequester requester, TimeProvider time, ILogger<StartSweepConsumer> logger,
     QueueAddresses queues)
     : IConsumer<StartSweep>
 {
@@ -19,6 +19,12 @@ public sealed class StartSweepConsumer(
     {
         var sweep = context.Message;
         var cancellationToken = context.CancellationToken;
+        // A request sent straight to the queue (the storage watcher's) was never recorded: one sweep at a time, it joins a running one.
+        if (await sweeps.GetSweepAsync(sweep.SweepId, cancellationToken) is null && await requester.RunningAsync(cancellationToken) is { } running)
+        {
+            logger.LogInformation("Sweep request {SweepId} ({Trigger}) joins the running sweep {Running}", sweep.SweepId, sweep.Trigger, running.Id);
+            return;
+        }
         await sweeps.StartSweepAsync(sweep.SweepId, sweep.Trigger, sweep.RequestedAt, cancellationToken);
 
         var (catalog, error) = await source.ListRepositoriesAsync(cancellationToken);
