@@ -58,7 +58,11 @@ public interface ISweepStore
     /// <summary>True when the registry instance id was never seen before (the registry restarted).</summary>
     Task<bool> RecordInstanceAsync(string instanceId, DateTimeOffset at, CancellationToken cancellationToken);
 
-    /// <summary>Live manifests plus their references: the objects a full sweep requests at most.</summary>
+    /// <summary>
+    /// Live manifests plus the distinct objects referenced: about what a full sweep requests. References of deleted
+    /// manifests count until retention prunes them (<c>Store:Retention:DeletedManifests</c>); leaving them out here
+    /// took 4.6 times as long at a million manifests (benchmarks/store).
+    /// </summary>
     Task<long> CountInventoryAsync(CancellationToken cancellationToken);
 
     Task<IReadOnlyList<ProcessedEvent>> ListEventsAsync(DateTimeOffset from, DateTimeOffset to, string? repository, CancellationToken cancellationToken);

@@ -134,9 +134,10 @@ public abstract class Keeping_the_store_bounded
         Assert.Equal([Digest(2)], await store.FindReferrersAsync("team/app", layer, default));
         // The references of the live manifest and of the one deleted a day ago stay.
         Assert.Equal(2 + 2, await CountAsync(connections, "manifest_references"));
-        // Only the live manifest and what it references (layer and config) count towards the sweep cycle, before pruning and after.
-        Assert.Equal(1 + 2, inventoryBefore);
-        Assert.Equal(inventoryBefore, await sweeps.CountInventoryAsync(default));
+        // The sweep cycle counts the references of deleted manifests until retention prunes them: one live manifest, and
+        // the layer and three configs before, the layer and the two configs of the manifests still kept after.
+        Assert.Equal(1 + 4, inventoryBefore);
+        Assert.Equal(1 + 3, await sweeps.CountInventoryAsync(default));
     }
 
     [Fact]

@@ -177,10 +177,7 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
         await using var connection = await connections.OpenAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long>("""
             SELECT (SELECT COUNT(*) FROM manifests WHERE deleted_ms IS NULL)
-                 + (SELECT COUNT(*) FROM (
-                       SELECT DISTINCT r.repository, r.child_digest FROM manifest_references r
-                       JOIN manifests m ON m.repository = r.repository AND m.digest = r.parent_digest
-                       WHERE m.deleted_ms IS NULL) blobs)
+                 + (SELECT COUNT(*) FROM (SELECT DISTINCT repository, child_digest FROM manifest_references) blobs)
             """);
     }
 
