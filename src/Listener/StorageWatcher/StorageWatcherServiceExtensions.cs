@@ -1,5 +1,5 @@
 using MassTransit;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using Prometheus;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Hosting;
@@ -21,7 +21,7 @@ public static class StorageWatcherServiceExtensions
     {
         var check = new SettingsCheck(builder.Configuration);
         check.Section<StorageWatcherOptions>(StorageWatcherOptions.SectionName);
-        check.BrokerUri("ConnectionStrings:RabbitMq");
+        check.BrokerUri(RabbitMqOptions.ConnectionStringKey);
         check.Boolean(QueueNames.QuorumQueuesKey);
         check.Urls();
         check.LogLevels();
@@ -33,18 +33,18 @@ public static class StorageWatcherServiceExtensions
         // The events queue's declaration reads the publish timeout; the webhook settings are not used in this mode.
         services.AddOptions<ListenerOptions>().BindConfiguration(ListenerOptions.SectionName);
         builder.AddManagementPort();
-        services.AddSingleton(TimeProvider.System);
+        services.AddRabbitMqOptions();
+        services.AddSystemTime();
         services.AddSingleton<ListenerMetrics>();
         services.AddSingleton<EventsQueue>();
         services.AddSingleton<StorageWatcherStatus>();
         services.AddHostedService<StorageWatcherService>();
         services.AddHealthChecks();
 
-        var rabbitMq = new Uri(builder.Configuration.GetConnectionString("RabbitMq")!);
         services.AddMassTransit(bus =>
         {
             bus.DisableUsageTelemetry();
-            bus.UsingRabbitMq((_, rabbit) => rabbit.Host(rabbitMq));
+            bus.UsingRabbitMq((context, rabbit) => rabbit.Host(context.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Uri));
         });
         return builder;
     }
@@ -52,8 +52,7 @@ public static class StorageWatcherServiceExtensions
     public static WebApplication MapStorageWatcherEndpoints(this WebApplication app)
     {
         app.UseManagementPort(app.Configuration);
-        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
-        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthProbes();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ListenerMetrics>().Registry);
         app.MapGet("/v1/status", (StorageWatcherStatus status) => Results.Ok(status.Snapshot()));
         return app;

@@ -38,12 +38,15 @@ public interface ISweepStore
     Task<SweepProgress?> GetLatestSweepAsync(bool completedOnly, CancellationToken cancellationToken);
 
     /// <summary>Repositories with live manifests or tags, least recently verified first.</summary>
+    /// <summary>Whether the repository's tag listing answered 404 (no tags directory), as of <paramref name="listedAt"/>: the GC forecast reads it.</summary>
+    Task RecordTagDirectoryAsync(string repository, bool tagsMissing, DateTimeOffset listedAt, CancellationToken cancellationToken);
+
     /// <summary>How many repositories <see cref="ListRepositoriesAsync"/> would list, counted in the store.</summary>
     Task<long> CountRepositoriesAsync(CancellationToken cancellationToken);
 
     Task<IReadOnlyList<string>> ListRepositoriesAsync(CancellationToken cancellationToken);
 
-    /// <summary>Live manifests of a repository that have a verdict (walked roots).</summary>
+    /// <summary>Live manifests of a repository that have a verdict (walked roots), and deleted ones pushed again since.</summary>
     Task<IReadOnlyList<string>> ListVerifiedManifestsAsync(string repository, CancellationToken cancellationToken);
 
     /// <summary>

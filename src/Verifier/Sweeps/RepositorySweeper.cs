@@ -16,15 +16,14 @@ public sealed record RepositorySweepResult(int ManifestsChecked, int TagsSeen, s
 /// </summary>
 public sealed class RepositorySweeper(
     ISweepSource source, ManifestWalker walker, IVerdictStore verdicts, ISweepStore sweeps,
-    SweepMetrics metrics, Microsoft.Extensions.Options.IOptions<SweepOptions> options, TimeProvider time, ILogger<RepositorySweeper> logger,
-    Store.Dapper.TagDirectories tagDirectories)
+    SweepMetrics metrics, Microsoft.Extensions.Options.IOptions<SweepOptions> options, TimeProvider time, ILogger<RepositorySweeper> logger)
 {
     public async Task<RepositorySweepResult> SweepAsync(string repository, CancellationToken cancellationToken)
     {
         var listedAt = time.GetUtcNow();
         var (tags, listingProblem, noTagsDirectory) = await source.ListTagsAsync(repository, cancellationToken);
         if (listingProblem is null)
-            await tagDirectories.RecordAsync(repository, noTagsDirectory, listedAt, cancellationToken);
+            await sweeps.RecordTagDirectoryAsync(repository, noTagsDirectory, listedAt, cancellationToken);
         var resolved = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         var unresolved = new ConcurrentBag<string>();
         var dangling = new ConcurrentBag<string>();

@@ -300,8 +300,18 @@ public abstract class Random_histories_against_the_real_registry(ITestOutputHelp
         {
             _checks++;
             // A sweep begun now (a running one, started before the last operations, is waited out first).
-            var sweep = await product.StartFreshSweepAsync(TimeSpan.FromSeconds(120));
-            var progress = await product.WaitForSweepAsync(sweep, TimeSpan.FromSeconds(120));
+            // Right after an outage the registry client's circuit breaker may still be open: a sweep started then fails
+            // ("catalog inaccessible: circuit open"), as it must. The check needs a complete one: it waits the break out.
+            JsonElement progress = default;
+            for (var attempt = 1; attempt <= 3; attempt++)
+            {
+                var sweep = await product.StartFreshSweepAsync(TimeSpan.FromSeconds(120));
+                progress = await product.WaitForSweepAsync(sweep, TimeSpan.FromSeconds(120));
+                if (progress.GetProperty("status").GetString() == "completed")
+                    break;
+                output.WriteLine($"check {_checks}: sweep attempt {attempt} failed: {progress.GetProperty("progress").GetProperty("catalogError")}");
+                await Task.Delay(TimeSpan.FromSeconds(6));
+            }
             Assert.Equal("completed", progress.GetProperty("status").GetString());
 
             _oracle.Forget();

@@ -16,13 +16,13 @@ public abstract class Forecasting_from_the_store
 
     protected abstract Task<IDbConnectionFactory> CreateDatabaseAsync();
 
-    private sealed record Store(IVerdictStore Verdicts, ISweepStore Sweeps, TagDirectories TagDirectories, StoreGraphSource Source);
+    private sealed record Store(IVerdictStore Verdicts, ISweepStore Sweeps, StoreGraphSource Source);
 
     private async Task<Store> CreateAsync()
     {
         var connections = await CreateDatabaseAsync();
         var sweeps = new DapperSweepStore(connections);
-        return new Store(new DapperVerdictStore(connections, TimeProvider.System), sweeps, new TagDirectories(connections),
+        return new Store(new DapperVerdictStore(connections, TimeProvider.System), sweeps,
             new StoreGraphSource(connections, sweeps, new VerifierStart(Started)));
     }
 
@@ -130,8 +130,8 @@ public abstract class Forecasting_from_the_store
         var store = await CreateAsync();
         await store.Verdicts.SaveWalkAsync(Index("infra/ci", Digest('0'), 'a'), T0, "latest", null, default);
         await store.Verdicts.SaveWalkAsync(Index("by-digest", Digest('5'), 'e'), T0, null, null, default);
-        await store.TagDirectories.RecordAsync("by-digest", tagsMissing: true, T0, default);
-        await store.TagDirectories.RecordAsync("infra/ci", tagsMissing: false, T0, default);
+        await store.Sweeps.RecordTagDirectoryAsync("by-digest", tagsMissing: true, T0, default);
+        await store.Sweeps.RecordTagDirectoryAsync("infra/ci", tagsMissing: false, T0, default);
         await CompleteSweepAsync(store, T0);
 
         var forecast = await ForecastAsync(store);

@@ -154,6 +154,21 @@ public abstract class Keeping_the_store_bounded
         Assert.Equal(250, pruned.ProcessedEvents);
         Assert.Equal(0, await CountAsync(connections, "processed_events"));
     }
+
+    [Fact]
+    public async Task A_deleted_manifest_pushed_again_is_swept_even_when_its_push_walk_could_not_reach_the_registry()
+    {
+        var (_, store, sweeps, _) = await CreateAsync();
+        foreach (var n in new[] { 1, 2 })
+        {
+            await store.SaveWalkAsync(Walk("team/app", Digest(n), VerdictResult.Healthy), T0, null, null, default);
+            await store.MarkDeletedAsync("team/app", Digest(n), T0.AddMinutes(1), null, default);
+        }
+        // Pushed again by digest (untagged); the walk of its push event was indeterminate, so it is still marked deleted.
+        await store.RecordPushAsync("team/app", Digest(2), T0.AddMinutes(2), default);
+
+        Assert.Equal([Digest(2)], await sweeps.ListVerifiedManifestsAsync("team/app", default));
+    }
 }
 
 public sealed class Keeping_the_store_bounded_on_SQLite : Keeping_the_store_bounded

@@ -23,7 +23,6 @@ public static class DapperStoreServiceExtensions
         services.AddSingleton<IVerdictStore, DapperVerdictStore>();
         services.AddSingleton<ISweepStore, DapperSweepStore>();
         services.AddSingleton<IStoreRetention, DapperStoreRetention>();
-        services.AddSingleton<TagDirectories>();
         services.AddHostedService<StoreMigrationService>();
         return services;
     }

@@ -94,6 +94,17 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
             """)).ToList();
     }
 
+    /// <param name="tagsMissing">The listing answered 404 NAME_UNKNOWN: no <c>_manifests/tags</c>.</param>
+    public async Task RecordTagDirectoryAsync(string repository, bool tagsMissing, DateTimeOffset listedAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO tag_directories (repository, tags_missing, listed_ms) VALUES (@repository, @missing, @listed)
+            ON CONFLICT (repository) DO UPDATE SET tags_missing = excluded.tags_missing, listed_ms = excluded.listed_ms
+            WHERE tag_directories.listed_ms <= excluded.listed_ms
+            """, new { repository, missing = tagsMissing ? 1 : 0, listed = listedAt.ToUnixTimeMilliseconds() }, cancellationToken: cancellationToken));
+    }
+
     public async Task<long> CountRepositoriesAsync(CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
@@ -109,9 +120,15 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
     public async Task<IReadOnlyList<string>> ListVerifiedManifestsAsync(string repository, CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<string>(
-            "SELECT digest FROM manifests WHERE repository = @repository AND deleted_ms IS NULL AND result IS NOT NULL ORDER BY checked_ms",
-            new { repository })).ToList();
+        // Also a manifest deleted and then pushed again whose push walk could not reach the registry (an outage, an open
+        // circuit): untagged, no tag leads a sweep to it, and it would stay "deleted" while the registry serves it.
+        return (await connection.QueryAsync<string>("""
+            SELECT m.digest FROM manifests m
+            WHERE m.repository = @repository AND m.result IS NOT NULL
+              AND (m.deleted_ms IS NULL OR EXISTS (
+                  SELECT 1 FROM digest_changes c WHERE c.repository = m.repository AND c.digest = m.digest AND c.pushed_ms > m.deleted_ms))
+            ORDER BY m.checked_ms
+            """, new { repository })).ToList();
     }
 
     public async Task<bool> ReconcileTagsAsync(
