@@ -283,8 +283,11 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
             metrics.ObserveRegistry(answered: (int)response.StatusCode < 500);
             try
             {
-                if (response.IsSuccessStatusCode)
+                // Only 200 and 206 claim the object; 204 or 202 to a GET is no registry's answer and proves nothing.
+                if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.PartialContent)
                     return await onSuccess(response);
+                if (response.IsSuccessStatusCode)
+                    return onFailure(ProbeResult.Indeterminate("unexpected status", (int)response.StatusCode));
                 var redirectedTo = kind.StartsWith("blob", StringComparison.Ordinal) && response.RequestMessage?.RequestUri is { } final && final != asked ? final : null;
                 return onFailure(await ClassifyFailureAsync(response, redirectedTo, cancellationToken));
             }

@@ -22,7 +22,10 @@ public sealed class KestrelListener : WebApplicationFactory<Program>
         _services = services;
         Port = port ?? TestSupport.LocalStack.GetFreeTcpPorts(1)[0];
         BaseUri = new Uri($"http://127.0.0.1:{Port}");
-        UseKestrel(Port);
+        // UseKestrel(port) would set the address after the host is built, racing the Listener's own RunAsync
+        // (the minimal-hosting entry point keeps running and may start Kestrel first: "Addresses cannot be
+        // modified after the server has started"). The URL is configuration instead, read before the start.
+        UseKestrel();
     }
 
     public int Port { get; }
@@ -42,6 +45,7 @@ public sealed class KestrelListener : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        builder.UseUrls(BaseUri.ToString());
         builder.UseSetting("ConnectionStrings:RabbitMq", _rabbitMq.ToString());
         builder.UseSetting("Listener:BearerTokens:0", Token);
         builder.UseSetting("Logging:LogLevel:RegistryIntegrity", "Debug");
