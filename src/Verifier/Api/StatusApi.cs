@@ -109,7 +109,7 @@ public static class StatusApi
     [
         "broken: the registry (or the storage it redirected to) answered 404 for a manifest, child manifest, config or layer, a blob came without its bytes twice, or an object's size differs from its descriptor; a tag it lists but answers 404 for is broken too",
         "healthy: every object of the tree answered present in one walk",
-        "indeterminate: unreachable, timeout, 401/403, 429, 5xx, an open circuit or an unreadable answer; a manifest never judged shows it as its verdict",
+        "indeterminate: unreachable, timeout, 401/403, 429, 5xx, a 2xx other than 200/206, an open circuit or an unreadable answer; a manifest never judged shows it as its verdict",
         "an indeterminate walk never replaces a healthy or broken verdict: it is kept as lastAttempt and the verdict is marked staleSince",
         "the newest registry state wins: a walk whose oldest answer predates the stored verdict or a deletion changes nothing",
     ];
