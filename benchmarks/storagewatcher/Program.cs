@@ -10,6 +10,12 @@ using RegistryIntegrity.TestSupport;
 // as fast as this process can). Counts the messages the watcher sends (coalescing), checks every removed object
 // arrived (nothing missed), and reads the watcher's memory.
 //   dotnet run -c Release --project benchmarks/storagewatcher -- [images=1250]
+// With `latency [steady=20] [restarts=5]`: removal -> /v1/broken for a layer's data file, through the whole product (LayerDataRemovalLatency.cs).
+if (args.Length > 0 && args[0] == "latency")
+{
+    int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+    return await LayerDataRemovalLatency.RunAsync(steady: Arg(1, 20), restarts: Arg(2, 5));
+}
 var images = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 1250;
 await using var stack = await LocalStack.StartAsync(StackServices.RabbitMq);
 var root = Directory.CreateTempSubdirectory("rit-watch-bench-").FullName;

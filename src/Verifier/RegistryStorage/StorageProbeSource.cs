@@ -32,6 +32,14 @@ public sealed class StorageProbeSource(IRegistryStorage storage, string reposito
     public Task<Observed<ProbeResult>> CheckBlobAsync(string digest, long? size, CancellationToken cancellationToken) =>
         _blobs.GetOrAdd(digest, d => new(() => AskAsync(() => CheckBlobOnceAsync(d, size, cancellationToken)))).Value;
 
+    /// <summary>
+    /// Whether a walk of this source already read the blob's layer link (naming it) and found its data: the layer-link
+    /// check of the scan then need not read both again. Anything else (not asked, missing, unreadable) is false.
+    /// </summary>
+    public bool SawLayerLinkAndData(string digest) =>
+        _blobs.TryGetValue(digest, out var answer) && answer.IsValueCreated && answer.Value.IsCompletedSuccessfully
+        && answer.Value.Result.Value is var probe && (probe.Outcome == ProbeOutcome.Present || probe.ErrorCode == RegistryClient.SizeMismatch);
+
     private async Task<ManifestResponse> ReadManifestAsync(string digest, CancellationToken cancellationToken)
     {
         var link = await storage.ReadLinkAsync(RegistryStorageLayout.RevisionLinkPath(repository, digest), cancellationToken);

@@ -72,7 +72,7 @@ public sealed class StorageScan(
             Interlocked.Add(ref manifests, walked);
             if (revisionProblem is not null)
                 findings.Enqueue(new Finding(FindingKind.Indeterminate, repository, null, null, revisionProblem, []));
-            var (links, linksRemoved) = await CheckLayerLinksAsync(repository, fixLayerLinks, apply, findings, ct);
+            var (links, linksRemoved) = await CheckLayerLinksAsync(repository, probes as StorageProbeSource, fixLayerLinks, apply, findings, ct);
             Interlocked.Add(ref layerLinks, links);
             Interlocked.Add(ref removed, linksRemoved);
             Interlocked.Increment(ref repositories);
@@ -128,7 +128,7 @@ public sealed class StorageScan(
     }
 
     private async Task<(int Checked, int Removed)> CheckLayerLinksAsync(
-        string repository, bool fix, bool apply, ConcurrentQueue<Finding> findings, CancellationToken cancellationToken)
+        string repository, StorageProbeSource? walked, bool fix, bool apply, ConcurrentQueue<Finding> findings, CancellationToken cancellationToken)
     {
         int count = 0, removed = 0;
         try
@@ -136,6 +136,9 @@ public sealed class StorageScan(
             await foreach (var digest in storage.ListLayerLinksAsync(repository, cancellationToken))
             {
                 count++;
+                // Most links are configs and layers the walks just read (link and data): only the others are read here.
+                if (walked?.SawLayerLinkAndData(digest) == true)
+                    continue;
                 var link = await storage.ReadLinkAsync(Contracts.RegistryStorage.RegistryStorageLayout.LayerLinkPath(repository, digest), cancellationToken);
                 if (link.Outcome == StorageOutcome.Missing)
                     continue; // a directory without a link names nothing: the registry answers 404 for it, as for no directory

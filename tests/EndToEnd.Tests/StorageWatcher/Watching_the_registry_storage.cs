@@ -15,9 +15,11 @@ public sealed class Watching_the_registry_storage(WatchedProduct product, ITestO
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// A removed layer data file: the watcher sends within ~0.1 s, but the re-walk's first blob request after the removal
-    /// takes the registry client's retry (measured 1.7-2.1 s in all, on a loaded 2-core machine). Held to 5 s here so the
-    /// suite does not flake; the latency is printed and the 2 s target is reported as not met reliably.
+    /// A removed layer data file. Timed step by step (2026-11-28): no retry is involved (the registry answers the ranged GET
+    /// 206 without a byte at once, and the second ask follows within ms); the time went to first-use costs under load,
+    /// the watcher declaring the events queue on its first send (now done on start) and the Verifier's first run of the
+    /// removal path. benchmarks/storagewatcher (`latency`) measures the distribution; here the bound is generous so a
+    /// loaded CI machine does not flake, and the latency is printed.
     /// </summary>
     private static readonly TimeSpan LayerDataBound = TimeSpan.FromSeconds(5);
 
@@ -107,6 +109,19 @@ public sealed class Watching_the_registry_storage(WatchedProduct product, ITestO
         Assert.Equal([amd64.Digest], missing);
         await AssertNoSweepSinceAsync(quiet);
         await AssertControlHealthyAsync(control);
+    }
+
+    [Fact]
+    public async Task Serves_every_storage_watcher_metric_the_alert_rules_use()
+    {
+        var rules = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Find(), "deploy", "helm", "registry-integrity", "files", "alerts.yml"));
+        var used = Exporting_the_metrics_the_alerts_use.ProductMetric().Matches(rules).Select(m => m.Value)
+            .Where(name => name.StartsWith(Exporting_the_metrics_the_alerts_use.StorageWatcherMetricPrefix, StringComparison.Ordinal))
+            .Distinct().ToList();
+        Assert.NotEmpty(used);
+        var served = await product.WatcherApi.GetStringAsync("/metrics");
+        var missing = used.Where(name => !System.Text.RegularExpressions.Regex.IsMatch(served, $@"^{name}(_bucket|_count|_sum)?[{{ ]", System.Text.RegularExpressions.RegexOptions.Multiline)).ToList();
+        Assert.True(missing.Count == 0, $"not served by the watcher: {string.Join(", ", missing)}");
     }
 
     private async Task<PushedImage> PushControlAsync(RegistryPusher registry, string repository)
