@@ -252,7 +252,7 @@ internal sealed class CheckOutput(CheckOptions options, TextWriter output, TextW
             if (report.Hint is null || hinted || !reason.Contains(RegistryClient.TlsFailure, StringComparison.Ordinal))
                 return reason;
             hinted = true;
-            return $"{reason}; {report.Hint}";
+            return $"{reason.TrimEnd('.')}; {report.Hint}";
         }
         lines.AddRange(report.IndeterminateReasons.Select(r => $"  could not tell: {WithHint(r)}"));
         if (report.RepairHint is { } hint)
