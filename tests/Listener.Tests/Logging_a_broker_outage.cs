@@ -71,6 +71,9 @@ public sealed class Logging_a_broker_outage(OutageBroker broker) : IClassFixture
         var refused = 0;
         try
         {
+            // The kubelet's probe notices first, with the reason; then the registry's notifications are refused.
+            using (var probe = await http.GetAsync("/healthz/ready"))
+                Assert.Equal(503, (int)probe.StatusCode);
             var until = DateTime.UtcNow + Watched;
             while (DateTime.UtcNow < until)
                 refused += await PostEventAsync(http) == 503 ? 1 : 0;
@@ -83,6 +86,7 @@ public sealed class Logging_a_broker_outage(OutageBroker broker) : IClassFixture
 
         Assert.True(refused >= 2, $"{refused} events refused");
         var warning = Assert.Single(down, l => l.Contains("Broker unreachable", StringComparison.Ordinal));
+        Assert.Contains("Broker unreachable: connection refused", warning, StringComparison.Ordinal);
         Assert.DoesNotContain(down, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
         // The simple console format writes an entry as two lines: the warning and nothing else, however many retries.
         Assert.True(down.Length <= 2, $"{down.Length} lines for {refused} refused events:\n{string.Join('\n', down)}");
