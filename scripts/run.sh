@@ -52,10 +52,10 @@ Registry integrity is running.
 
 Push an image (no Docker needed: a random one-layer OCI image through the registry HTTP API):
   scripts/push-sample.sh team/app:v1
-Its verdict (the digest is printed by the push):
-  curl -s "http://127.0.0.1:$VERIFIER_PORT/v1/manifests?repository=team/app&digest=sha256:..."
-Check one image now:
-  dotnet src/Verifier/bin/Release/net10.0/RegistryIntegrity.Verifier.dll check 127.0.0.1:$REGISTRY_PORT/team/app:v1 --plain-http
+Its verdict:
+  curl -s "http://127.0.0.1:$VERIFIER_PORT/v1/manifests?repository=team/app&tag=v1"
+Check one image now (a loopback registry is spoken to over plain HTTP):
+  dotnet src/Verifier/bin/Release/net10.0/RegistryIntegrity.Verifier.dll check 127.0.0.1:$REGISTRY_PORT/team/app:v1
 Broken manifests:
   curl -s http://127.0.0.1:$VERIFIER_PORT/v1/broken
 Sweep the whole registry now (e.g. after garbage-collect) and wait for the result:

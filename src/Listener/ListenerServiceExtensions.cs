@@ -42,12 +42,16 @@ public static class ListenerServiceExtensions
         services.AddSingleton<RabbitMqQuarantine>();
         services.AddSingleton<IQuarantine>(provider => provider.GetRequiredService<RabbitMqQuarantine>());
         services.AddSingleton<NotificationHandler>();
+        services.AddSingleton<BrokerConnectionLog>();
         services.AddHealthChecks().AddCheck<BrokerReadinessCheck>("rabbitmq", tags: [ServiceDefaults.ReadyTag]);
 
         services.AddMassTransit(bus =>
         {
             // MassTransit would otherwise report usage to its vendor over the internet (README, "Network").
             bus.DisableUsageTelemetry();
+            // One warning per broker state change instead of MassTransit's retry noise (filtered in appsettings.json).
+            // The same instance as the notification handler's, so both report one broker state.
+            bus.AddReceiveEndpointObserver(provider => provider.GetRequiredService<BrokerConnectionLog>());
             bus.UsingRabbitMq((context, rabbit) => rabbit.Host(context.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Uri));
         });
         return builder;

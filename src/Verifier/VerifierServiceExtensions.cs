@@ -8,7 +8,6 @@ using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Forecast;
-using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.RegistryStorage;
 using RegistryIntegrity.Verifier.RegistryStorageRemovals;

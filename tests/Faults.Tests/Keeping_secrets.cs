@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -24,19 +23,7 @@ public sealed class SecretiveProduct : FaultyProduct
 
     protected override async Task<IReadOnlyDictionary<string, string>?> RegistryEnvironmentAsync()
     {
-        var htpasswd = Path.Combine(_folder, "htpasswd");
-        using (var process = Process.Start(new ProcessStartInfo("htpasswd", ["-Bbc", htpasswd, User, Password]) { RedirectStandardError = true })!)
-        {
-            await process.WaitForExitAsync();
-            if (process.ExitCode != 0)
-                throw new InvalidOperationException(await process.StandardError.ReadToEndAsync());
-        }
-        return new Dictionary<string, string>
-        {
-            ["REGISTRY_AUTH"] = "htpasswd",
-            ["REGISTRY_AUTH_HTPASSWD_REALM"] = "integrity-secrets",
-            ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-        };
+        return await HtpasswdRegistry.EnvironmentAsync(_folder, User, Password, "integrity-secrets");
     }
 
     public override async Task DisposeAsync()

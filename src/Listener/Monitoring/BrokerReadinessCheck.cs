@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using RegistryIntegrity.Hosting;
 using RegistryIntegrity.Listener.Quarantine;
 
 using RegistryIntegrity.Listener.Publishing;
@@ -10,14 +11,23 @@ namespace RegistryIntegrity.Listener.Monitoring;
 /// Ready means the broker takes connections. MassTransit's own bus check cannot tell: with no
 /// receive endpoint it stays healthy while the broker is down, and its send channel connects only
 /// when something is sent. The quarantine's connection is the Listener's own, so it serves as the
-/// probe; it reconnects on the probe after an outage.
+/// probe; it reconnects on the probe after an outage. Each probe also reports the broker's state to
+/// <see cref="BrokerConnectionLog"/>, so a Listener without notifications logs an outage too.
 /// </summary>
-public sealed class BrokerReadinessCheck(RabbitMqQuarantine broker, EventsQueue eventsQueue, ListenerMetrics metrics, IOptions<ListenerOptions> options, TimeProvider time) : IHealthCheck
+public sealed class BrokerReadinessCheck(
+    RabbitMqQuarantine broker, EventsQueue eventsQueue, ListenerMetrics metrics, IOptions<ListenerOptions> options, TimeProvider time, BrokerConnectionLog brokerLog) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var result = await CheckAsync(cancellationToken);
         metrics.BrokerReachable.Set(result.Status == HealthStatus.Healthy ? 1 : 0);
+        if (result.Status == HealthStatus.Healthy)
+            brokerLog.Up("readiness probe");
+        else if (!cancellationToken.IsCancellationRequested)
+        {
+            var failure = result.Exception ?? broker.LastConnectFailure;
+            brokerLog.Down(failure is null ? "no answer in time" : BrokerConnectionLog.Reason(failure));
+        }
         return result;
     }
 

@@ -1,3 +1,4 @@
+using RegistryIntegrity.Hosting;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Contracts;
@@ -23,7 +24,8 @@ public sealed partial class NotificationHandler(
     EventsQueue eventsQueue,
     IOptions<ListenerOptions> options,
     TimeProvider time,
-    ILogger<NotificationHandler> logger)
+    ILogger<NotificationHandler> logger,
+    BrokerConnectionLog brokerLog)
 {
     /// <summary>Registries send one event per POST; an envelope with more than this is quarantined whole.</summary>
     public const int MaxEventsPerEnvelope = 256;
@@ -111,6 +113,8 @@ public sealed partial class NotificationHandler(
                     SentLength = body.TooLarge ? request.ContentLength ?? -1 : null,
                 }, sending.Token);
             await Task.WhenAll(publishing, quarantining);
+            if (toPublish.Count > 0 || quarantineReason is not null)
+                brokerLog.Up("a send was confirmed");
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -121,6 +125,8 @@ public sealed partial class NotificationHandler(
             metrics.PublishFailures.Inc();
             if (toPublish.Count > 0)
                 _ = Task.Run(CountIfQueueFullAsync); // after the answer, never delaying it
+            // One warning per outage (BrokerConnectionLog); each refused request is a debug line.
+            brokerLog.Down(BrokerConnectionLog.Reason(e));
             LogNotEnqueued(logger, toPublish.Count, quarantineReason is not null, e.GetType().Name, LogText.Printable(e.Message, 512));
             context.Response.Headers.RetryAfter = "1";
             return (StatusCodes.Status503ServiceUnavailable, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
@@ -265,7 +271,7 @@ public sealed partial class NotificationHandler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Quarantined a notification of {Bytes} bytes and answered 200: {Reason}")]
     private static partial void LogQuarantined(ILogger logger, int bytes, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not enqueue {Count} event(s) (quarantine: {Quarantine}), answering 503 so the registry retries: {ErrorType}: {Error}")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not enqueue {Count} event(s) (quarantine: {Quarantine}), answering 503 so the registry retries: {ErrorType}: {Error}")]
     private static partial void LogNotEnqueued(ILogger logger, int count, bool quarantine, string errorType, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Queue {Queue} is full ({MaxLength} messages, RabbitMq:EventsQueueMaxLength): events are refused until the Verifiers catch up")]

@@ -94,16 +94,21 @@ public sealed partial class RabbitMqQuarantine : IQuarantine, IAsyncDisposable
     /// Whether the broker takes a connection and the quarantine queue exists: opens both if needed,
     /// so it also tells when a broker that was down is back.
     /// </summary>
+    /// <summary>Why the last <see cref="TryConnectAsync"/> failed (null after a success).</summary>
+    public Exception? LastConnectFailure { get; private set; }
+
     public async Task<bool> TryConnectAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
             await OpenAsync(cancellationToken);
+            LastConnectFailure = null;
             return true;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            LastConnectFailure = e;
             await CloseAsync();
             return false;
         }

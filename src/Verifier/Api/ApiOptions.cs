@@ -16,6 +16,11 @@ public sealed class ApiOptions
     /// <summary>Where CLI verbs (<c>sweep</c>, <c>backfill</c>) reach the running Verifier's API. Default: the first of <c>Urls</c>.</summary>
     public Uri? Server { get; set; }
 
+    /// <summary>The runbook each <c>/v1/broken</c> entry links (field <c>runbook</c>): the repository's own, at its repair steps, by default.</summary>
+    public Uri BrokenRunbookUrl { get; set; } = new(DefaultBrokenRunbookUrl);
+
+    public const string DefaultBrokenRunbookUrl = "https://github.com/OWNER/registry-integrity/blob/main/docs/runbooks/RegistryBrokenManifests.md#repair";
+
     public bool ReadsProtected => ReadsNeedToken ?? Tokens.Count > 0;
 }
 
@@ -36,6 +41,8 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
             return ValidateOptionsResult.Fail("Api:ReadsNeedToken is true but Api:Tokens is empty: no client could read.");
         if (options.Server is { } server && (!server.IsAbsoluteUri || server.Scheme is not ("http" or "https")))
             return ValidateOptionsResult.Fail("Api:Server must be an absolute http(s) URL such as http://verifier:5090/.");
+        if (!options.BrokenRunbookUrl.IsAbsoluteUri || options.BrokenRunbookUrl.Scheme is not ("http" or "https"))
+            return ValidateOptionsResult.Fail("Api:BrokenRunbookUrl must be an absolute http(s) URL such as https://wiki.example.com/runbooks/registry-broken.");
         return ValidateOptionsResult.Success;
     }
 }

@@ -32,9 +32,10 @@ public static class StatusApi
         // Broken manifests in (repository, digest) order, then tags whose manifest is gone (same fields:
         // repository, digest, tags, missing, reasons) in (repository, tag) order, each with a repairHint.
         v1.MapGet("/broken", async (string? limit, string? cursor, HttpContext context, IVerdictStore store, Repair.RepairHints hints,
-            Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, CancellationToken cancellationToken) =>
+            Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, Microsoft.Extensions.Options.IOptions<ApiOptions> api,
+            CancellationToken cancellationToken) =>
             await ListBrokenAsync(limit, cursor, context, store, cancellationToken) is var (page, problem) && problem is null
-                ? Results.Ok(await hints.AnnotateAsync(page, json.Value.SerializerOptions, cancellationToken))
+                ? Results.Ok(await hints.AnnotateAsync(page, json.Value.SerializerOptions, cancellationToken, api.Value.BrokenRunbookUrl))
                 : problem);
         v1.MapGet("/manifests", async (string? repository, string? digest, string? tag, string? limit, string? cursor,
             HttpContext context, IVerdictStore store, CancellationToken cancellationToken) =>

@@ -24,7 +24,8 @@ internal static class CheckCommand
             Description = "[http(s)://][<registry>/]<repository>[:<tag>][@<digest>], e.g. 127.0.0.1:5000/team/app:v1; without a registry, Docker Hub",
         };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON document (also for not found, unreachable and usage errors)." };
-        var plainHttp = new Option<bool>("--plain-http") { Description = "Talk to the registry over http:// instead of https://." };
+        var plainHttp = new Option<bool>("--plain-http") { Description = "Talk to the registry over http:// instead of https:// (the default for a loopback registry)." };
+        var insecure = new Option<bool>("--insecure") { Description = "Do not verify the TLS certificate of the registry and its token realm." };
         var retries = new Option<int>("--retries")
         {
             Description = "Retry a failed request this many times (default 0: an unreachable registry ends the check after one attempt).",
@@ -36,7 +37,7 @@ internal static class CheckCommand
         var caFile = new Option<string?>("--ca-file") { Description = "PEM bundle of the CAs to trust for the registry and its token realm." };
         var command = new Command("check", "Walk one image now and print its verdict. Configuration overrides such as --Registry:Username=ci are accepted.")
         {
-            reference, json, plainHttp, retries, verbose, username, passwordStdin, caFile,
+            reference, json, plainHttp, insecure, retries, verbose, username, passwordStdin, caFile,
         };
         // Configuration overrides arrive as unmatched tokens; anything else unknown is still an error (see RunAsync).
         command.TreatUnmatchedTokensAsErrors = false;
@@ -45,6 +46,7 @@ internal static class CheckCommand
             var options = new CheckOptions(parse.GetValue(reference)!, parse.GetValue(json), parse.GetValue(plainHttp), parse.GetValue(retries), parse.GetValue(verbose))
             {
                 Username = parse.GetValue(username), PasswordStdin = parse.GetValue(passwordStdin), CaFile = parse.GetValue(caFile),
+                Insecure = parse.GetValue(insecure),
             };
             var console = new CheckOutput(options, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
             try
@@ -70,13 +72,15 @@ internal static class CheckCommand
             return await console.UsageErrorAsync(["--retries is a number from 0 to 10"]);
         if (!ImageReference.TryParse(options.Reference, out var image, out var problem))
             return await console.UsageErrorAsync([problem]);
+        if (options.PlainHttp && image!.PlainHttp == false)
+            return await console.UsageErrorAsync(["--plain-http contradicts the reference's https:// prefix"]);
 
         var (login, loginProblem) = await RegistryLogins.FindAsync(
             image!.Registry, options.Username, options.PasswordStdin, Input.Value ?? Console.In, dockerConfigDirectory: null, cancellationToken);
         if (loginProblem is not null)
             return await console.UsageErrorAsync([loginProblem]);
         using var host = CommandLineHost.Build(
-            configArgs, image.Registry, options.PlainHttp || image.PlainHttp == true, console.Error, options.Verbose, options.Retries, login, options.CaFile);
+            configArgs, image.Registry, image.UsesPlainHttp(options.PlainHttp), console.Error, options.Verbose, options.Retries, login, options.CaFile, options.Insecure);
         var registry = host.Services.GetRequiredService<RegistryClient>();
         var walker = host.Services.GetRequiredService<ManifestWalker>();
         var isTag = !image.Reference.Contains(':', StringComparison.Ordinal);
@@ -177,6 +181,8 @@ internal sealed record CheckOptions(string Reference, bool Json, bool PlainHttp,
     public bool PasswordStdin { get; init; }
 
     public string? CaFile { get; init; }
+
+    public bool Insecure { get; init; }
 }
 
 /// <summary>The <c>--json</c> document (schema in the README); the text form is made from the same fields.</summary>
@@ -194,6 +200,9 @@ internal sealed record CheckReport
     public IReadOnlyList<MissingObject> Missing { get; init; } = [];
     public IReadOnlyList<string> IndeterminateReasons { get; init; } = [];
     public Repair.RepairHint? RepairHint { get; init; }
+
+    /// <summary>What to try when the TLS handshake failed.</summary>
+    public string? Hint { get; init; }
 }
 
 /// <summary>Where the result goes: stdout (text or one JSON document); problems with the invocation also to stderr.</summary>
@@ -210,8 +219,15 @@ internal sealed class CheckOutput(CheckOptions options, TextWriter output, TextW
         return CheckCommand.BadArgument;
     }
 
+    /// <summary>Printed after a failed TLS handshake's reason.</summary>
+    internal const string TlsHint =
+        "try --plain-http if the registry speaks plain HTTP, --insecure to skip certificate verification, or --ca-file <pem> to trust its CA";
+
     public async Task<int> ReportAsync(CheckReport report)
     {
+        if (report.Result == "indeterminate" && new[] { report.Reason }.Concat(report.IndeterminateReasons)
+                .Any(r => r?.Contains(RegistryClient.TlsFailure, StringComparison.Ordinal) == true))
+            report = report with { Hint = TlsHint };
         await output.WriteLineAsync(options.Json ? JsonSerializer.Serialize(report, CommandLineHost.Json) : Describe(report));
         return report.ExitCode;
     }
@@ -229,11 +245,20 @@ internal sealed class CheckOutput(CheckOptions options, TextWriter output, TextW
             lines.Add($"  {report.Reason}");
         lines.AddRange(report.Missing.Where(m => m.Path.Count > 0).Select(m =>
             $"  missing {m.Kind} {m.Digest}{CheckCommand.Codes(m.StatusCode, m.ErrorCode)} via {string.Join(" > ", m.Path)}"));
-        lines.AddRange(report.IndeterminateReasons.Select(r => $"  could not tell: {r}"));
+        // A failed handshake is said in one line: the inner reason and what to try.
+        var hinted = false;
+        string WithHint(string reason)
+        {
+            if (report.Hint is null || hinted || !reason.Contains(RegistryClient.TlsFailure, StringComparison.Ordinal))
+                return reason;
+            hinted = true;
+            return $"{reason.TrimEnd('.')}; {report.Hint}";
+        }
+        lines.AddRange(report.IndeterminateReasons.Select(r => $"  could not tell: {WithHint(r)}"));
         if (report.RepairHint is { } hint)
             lines.Add($"  to fix: {hint.Summary}");
         if (report.Result == "indeterminate" && report.IndeterminateReasons.Count == 0 && report.Reason is not null)
-            lines.Add($"  could not tell: {report.Reason}");
+            lines.Add($"  could not tell: {WithHint(report.Reason)}");
         return string.Join(Environment.NewLine, lines);
     }
 }

@@ -74,7 +74,7 @@ internal static class CommandLineHost
     /// <summary>The <c>check</c> verb's host: quiet unless <paramref name="verbose"/>, each request tried <paramref name="retries"/> + 1 times.</summary>
     /// <param name="login">Credentials found for this registry: <c>--username</c> wins over the configuration, the docker config's apply only when none are configured.</param>
     public static IHost Build(string[] configArgs, string registry, bool plainHttp, TextWriter error, bool verbose, int retries,
-        RegistryLogin? login = null, string? caFile = null)
+        RegistryLogin? login = null, string? caFile = null, bool insecure = false)
     {
         // Quiet by default: the result says what went wrong, once.
         var builder = CreateBuilder(configArgs, verbose ? CliLogs.Verbose : CliLogs.Quiet);
@@ -103,6 +103,8 @@ internal static class CommandLineHost
         builder.Configuration.AddInMemoryCollection(given);
         CheckSettings(builder.Configuration, VerifierParts.Registry, error);
         builder.Services.AddVerification();
+        if (insecure)
+            builder.Services.SkipTlsVerification();
         // A CI step fails fast: an unreachable host costs one bounded attempt unless --retries asks for more.
         builder.Services.PostConfigureAll<HttpStandardResilienceOptions>(resilience =>
         {

@@ -6,12 +6,31 @@ namespace RegistryIntegrity.Verifier.Cli;
 /// An image reference as users write it for docker, crane or skopeo: <c>[http(s)://][registry/]repository[:tag][@digest]</c>.
 /// Without a registry part (a first component with no '.' or ':' and not <c>localhost</c>) it names Docker Hub,
 /// and a single-component name lives under <c>library/</c>; a digest wins over a tag; no tag means <c>latest</c>.
+/// Without a scheme a loopback registry (<c>localhost</c>, 127.0.0.0/8, <c>[::1]</c>) is spoken to over plain HTTP,
+/// as docker allows; any other over HTTPS.
 /// </summary>
 /// <param name="PlainHttp">True for an <c>http://</c> prefix, false for <c>https://</c>, null when not said.</param>
 public sealed record ImageReference(string Registry, string Repository, string Reference, bool? PlainHttp = null)
 {
     /// <summary>Docker Hub's registry API host (what <c>docker.io</c> means).</summary>
     public const string DockerHub = "registry-1.docker.io";
+
+    /// <summary><c>localhost</c>, an address of 127.0.0.0/8 or <c>[::1]</c>, with or without a port.</summary>
+    public bool IsLoopback
+    {
+        get
+        {
+            var host = new Uri($"https://{Registry}/").Host.Trim('[', ']');
+            return host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+                   || (System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address));
+        }
+    }
+
+    /// <summary>
+    /// Whether to speak plain HTTP: the reference's scheme when it has one, else <c>--plain-http</c>, else
+    /// plain HTTP for a loopback registry only.
+    /// </summary>
+    public bool UsesPlainHttp(bool plainHttpOption) => PlainHttp ?? (plainHttpOption || IsLoopback);
 
     public static bool TryParse(string? value, out ImageReference? reference, out string error)
     {

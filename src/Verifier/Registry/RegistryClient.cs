@@ -392,6 +392,9 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
         e is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or RateLimiterRejectedException or RequestBudgetExceededException or IOException
         || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 
+    /// <summary>How a reason for a failed TLS handshake starts (the inner reason follows).</summary>
+    public const string TlsFailure = "TLS with the registry failed";
+
     private static string DescribeFailure(Exception e) => e switch
     {
         BrokenCircuitException => "circuit open: the registry failed repeatedly",
@@ -399,7 +402,7 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
         RateLimiterRejectedException => "too many requests queued for the registry's concurrency limit",
         RequestBudgetExceededException => "too many requests queued for the registry's request budget",
         HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => $"registry unreachable (host name not found: {Innermost(e).Message})",
-        HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError } => $"TLS with the registry failed: {Innermost(e).Message}",
+        HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError } => $"{TlsFailure}: {Innermost(e).Message}",
         HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => Innermost(e) switch
         {
             System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } => "registry unreachable (connection refused)",

@@ -36,7 +36,7 @@ public sealed class RepairHints(RegistryClient registry, IOptions<RepairOptions>
         var facts = await FactsAsync(repository, digest, cancellationToken);
         var rootMissing = missing.Any(m => m.Path.Count == 0);
         var rePush = missing
-            .Select(m => new RePush(m.Kind, m.Digest, m.Path.Count > 0 ? m.Path[^1] : null, facts?.Platforms.GetValueOrDefault(m.Digest)))
+            .Select(m => new RePush(m.Kind, m.Digest, m.Path.Count > 0 ? m.Path[^1] : null, PlatformOf(facts, m)))
             .ToList();
         var build = facts?.Build ?? missing.Select(m => facts?.ChildBuilds.GetValueOrDefault(m.Digest)).FirstOrDefault(b => b is not null);
         var what = rootMissing
@@ -53,8 +53,18 @@ public sealed class RepairHints(RegistryClient registry, IOptions<RepairOptions>
         return new RepairHint(what + from + how, rePush, build, configured);
     }
 
-    /// <summary>Each broken entry of <c>/v1/broken</c> as it was, plus <c>repairHint</c>.</summary>
-    public async Task<IReadOnlyList<JsonNode?>> AnnotateAsync(IEnumerable<object> broken, JsonSerializerOptions json, CancellationToken cancellationToken)
+    /// <summary>
+    /// The platform (os/architecture[/variant]) the root index gives the missing object's manifest: the object
+    /// itself when it is a child, else the child it lies under. Null for an image without an index, or unknown.
+    /// </summary>
+    private static string? PlatformOf(RootFacts? facts, MissingObject missing) =>
+        facts is null ? null : new[] { missing.Digest }.Concat(missing.Path.Skip(1)).Select(d => facts.Platforms.GetValueOrDefault(d)).FirstOrDefault(p => p is not null);
+
+    /// <summary>
+    /// Each broken entry of <c>/v1/broken</c> as it was, plus <c>repairHint</c>, <c>runbook</c> (when given), and
+    /// <c>platform</c> on each missing object that is a child of the root index or lies under one.
+    /// </summary>
+    public async Task<IReadOnlyList<JsonNode?>> AnnotateAsync(IEnumerable<object> broken, JsonSerializerOptions json, CancellationToken cancellationToken, Uri? runbook = null)
     {
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(LookupBudget);
@@ -73,6 +83,16 @@ public sealed class RepairHints(RegistryClient registry, IOptions<RepairOptions>
                 // Past the budget the hint is still given, only without the build origin.
                 var token = budget.IsCancellationRequested ? new CancellationToken(canceled: true) : budget.Token;
                 item["repairHint"] = JsonSerializer.SerializeToNode(await ForAsync(repository, digest, tag, missing, token), json);
+                if (_facts.TryGetValue((repository, digest), out var facts) && item["missing"] is JsonArray listed)
+                {
+                    for (var i = 0; i < Math.Min(listed.Count, missing.Count); i++)
+                    {
+                        if (listed[i] is JsonObject entryMissing && PlatformOf(facts, missing[i]) is { } platform)
+                            entryMissing["platform"] = platform;
+                    }
+                }
+                if (runbook is not null)
+                    item["runbook"] = runbook.AbsoluteUri;
             }
             result.Add(node);
         }

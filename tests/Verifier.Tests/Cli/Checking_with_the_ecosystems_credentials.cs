@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using RegistryIntegrity.TestSupport;
@@ -16,6 +15,7 @@ public sealed class Checking_with_the_ecosystems_credentials : IAsyncLifetime
     private const string User = "ci-puller";
     private const string Password = "helper-Pa55";
     private readonly string _folder = Directory.CreateTempSubdirectory("rit-login-").FullName;
+    private HtpasswdRegistry _registry = null!;
     private LocalStack _stack = null!;
     private PushedImage _image = null!;
 
@@ -25,23 +25,15 @@ public sealed class Checking_with_the_ecosystems_credentials : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var htpasswd = Path.Combine(_folder, "htpasswd");
-        using (var process = Process.Start(new ProcessStartInfo("htpasswd", ["-Bbc", htpasswd, User, Password]) { RedirectStandardError = true })!)
-        {
-            await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, await process.StandardError.ReadToEndAsync());
-        }
-        _stack = await LocalStack.StartAsync(StackServices.Registry, registryEnvironment: new Dictionary<string, string>
-        {
-            ["REGISTRY_AUTH"] = "htpasswd", ["REGISTRY_AUTH_HTPASSWD_REALM"] = "login-test", ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-        });
+        _registry = await HtpasswdRegistry.StartAsync(User, Password, "login-test");
+        _stack = _registry.Stack;
         using var pusher = new RegistryPusher(_stack.RegistryUri, User, Password);
         _image = await pusher.PushImageAsync("login/app", "v1");
     }
 
     public async Task DisposeAsync()
     {
-        await _stack.DisposeAsync();
+        await _registry.DisposeAsync();
         Directory.Delete(_folder, recursive: true);
     }
 

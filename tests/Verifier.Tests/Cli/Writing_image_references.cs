@@ -37,4 +37,24 @@ public sealed class Writing_image_references
         Assert.False(ImageReference.TryParse(value, out _, out var error));
         Assert.NotEmpty(error);
     }
+
+    [Theory]
+    [InlineData("127.0.0.1:5000/team/app", false, true)]
+    [InlineData("127.8.9.10:5000/team/app", false, true)]
+    [InlineData("localhost:5000/team/app", false, true)]
+    [InlineData("localhost/team/app", false, true)]
+    [InlineData("[::1]:5000/team/app", false, true)]
+    [InlineData("https://127.0.0.1:5000/team/app", false, false)]
+    [InlineData("https://127.0.0.1:5000/team/app", true, false)]
+    [InlineData("registry.example.com/team/app", false, false)]
+    [InlineData("128.0.0.1:5000/team/app", false, false)]
+    [InlineData("localhost.example.com/team/app", false, false)]
+    [InlineData("registry.example.com/team/app", true, true)]
+    [InlineData("http://registry.example.com/team/app", false, true)]
+    public void Loopback_registries_are_spoken_to_over_plain_HTTP_unless_a_scheme_says_otherwise(string value, bool plainHttpOption, bool plainHttp)
+    {
+        Assert.True(ImageReference.TryParse(value, out var image, out var error), error);
+
+        Assert.Equal(plainHttp, image!.UsesPlainHttp(plainHttpOption));
+    }
 }

@@ -61,6 +61,8 @@ public sealed class Configuring_the_verifier : IDisposable
     [InlineData("Registry:UsernameFile", "/nonexistent/username")]
     [InlineData("Registry:PasswordFile", "/nonexistent/password")]
     [InlineData("Registry:CaCertificateFile", "/nonexistent/ca.pem")]
+    [InlineData("Api:BrokenRunbookUrl", "docs/runbook.md")]
+    [InlineData("Api:BrokenRunbookUrl", "ftp://wiki/runbook")]
     [InlineData("Store:Provider", "Postgress")]
     [InlineData("Store:ConnectionString", "")]
     [InlineData("Store:ConnectionString", "Data Source=verifier.db;Colour=blue")]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.TestSupport;
@@ -80,28 +79,18 @@ public sealed class Verifying_an_htpasswd_registry : IAsyncLifetime
     private const string User = "ci-reader";
     private const string Password = "htpasswd-Pa55";
     private readonly string _folder = Directory.CreateTempSubdirectory("rit-htpasswd-").FullName;
+    private HtpasswdRegistry _registry = null!;
     private LocalStack _stack = null!;
 
     public async Task InitializeAsync()
     {
-        var htpasswd = Path.Combine(_folder, "htpasswd");
-        // htpasswd comes from apache2-utils, which scripts/stack.sh install installs.
-        using (var process = Process.Start(new ProcessStartInfo("htpasswd", ["-Bbc", htpasswd, User, Password]) { RedirectStandardError = true })!)
-        {
-            await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, await process.StandardError.ReadToEndAsync());
-        }
-        _stack = await LocalStack.StartAsync(StackServices.Registry, registryEnvironment: new Dictionary<string, string>
-        {
-            ["REGISTRY_AUTH"] = "htpasswd",
-            ["REGISTRY_AUTH_HTPASSWD_REALM"] = "integrity-test",
-            ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-        });
+        _registry = await HtpasswdRegistry.StartAsync(User, Password);
+        _stack = _registry.Stack;
     }
 
     public async Task DisposeAsync()
     {
-        await _stack.DisposeAsync();
+        await _registry.DisposeAsync();
         Directory.Delete(_folder, recursive: true);
     }
 

@@ -25,7 +25,8 @@ public sealed class Hinting_what_would_fix_a_broken_image(RealRegistry registry)
     public void Dispose() => _pusher.Dispose();
 
     /// <summary>An OCI index of two images, annotated with the build it came from; returns (repository, index, the arm64 child).</summary>
-    private async Task<(string Repository, string Index, string Child)> PushAnnotatedIndexAsync()
+    /// <param name="breakChild">Deletes the arm64 child (returned as Child), or else its first layer (returned as Child).</param>
+    private async Task<(string Repository, string Index, string Child)> PushAnnotatedIndexAsync(bool breakChild = true)
     {
         var repository = RealRegistry.NewRepository("hint");
         var amd64 = await _pusher.PushImageAsync(repository, platform: "linux/amd64");
@@ -46,6 +47,11 @@ public sealed class Hinting_what_would_fix_a_broken_image(RealRegistry registry)
             ["annotations"] = new JsonObject { ["org.opencontainers.image.source"] = SourceUrl, ["org.opencontainers.image.revision"] = Revision },
         }.ToJsonString());
         var digest = await _pusher.PushManifestAsync(repository, "v1", MediaTypes.OciIndex, index);
+        if (!breakChild)
+        {
+            await _pusher.DeleteBlobAsync(repository, arm64.LayerDigests[0]);
+            return (repository, digest, arm64.LayerDigests[0]);
+        }
         await _pusher.DeleteManifestAsync(repository, arm64.Digest);
         return (repository, digest, arm64.Digest);
     }
@@ -70,10 +76,13 @@ public sealed class Hinting_what_would_fix_a_broken_image(RealRegistry registry)
         Assert.False(hint.GetProperty("sourcesConfigured").GetBoolean());
     }
 
-    [Fact]
-    public async Task Each_entry_of_the_broken_list_keeps_its_fields_and_gains_a_repair_hint()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Each_entry_of_the_broken_list_keeps_its_fields_and_gains_a_repair_hint_the_runbook_and_the_childs_platform(bool childMissing)
     {
-        var (repository, index, child) = await PushAnnotatedIndexAsync();
+        var (repository, index, child) = await PushAnnotatedIndexAsync(childMissing);
+        var runbook = new Uri("https://wiki.example.com/runbooks/registry#broken");
         var database = Path.Combine(Path.GetTempPath(), $"hint-{Guid.NewGuid():N}.db");
         try
         {
@@ -87,11 +96,14 @@ public sealed class Hinting_what_would_fix_a_broken_image(RealRegistry registry)
             await services.GetRequiredService<VerificationService>().VerifyAsync(repository, index, "v1", null, default);
             var broken = await store.ListBrokenAsync(default);
 
-            var annotated = await services.GetRequiredService<RepairHints>().AnnotateAsync(broken, JsonSerializerOptions.Web, default);
+            var annotated = await services.GetRequiredService<RepairHints>().AnnotateAsync(broken, JsonSerializerOptions.Web, default, runbook);
 
             var entry = Assert.Single(annotated)!.AsObject();
             Assert.Equal(index, (string?)entry["digest"]);
             Assert.Equal(child, (string?)entry["missing"]![0]!["digest"]);
+            // A missing child, or a layer under it: the platform the index gives that child.
+            Assert.Equal("linux/arm64/v8", (string?)entry["missing"]![0]!["platform"]);
+            Assert.Equal(runbook.AbsoluteUri, (string?)entry["runbook"]);
             Assert.Equal("v1", (string?)entry["tags"]![0]);
             var hint = entry["repairHint"]!;
             Assert.Equal(child, (string?)hint["rePush"]![0]!["digest"]);

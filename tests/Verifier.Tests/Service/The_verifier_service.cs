@@ -154,6 +154,8 @@ public sealed class The_verifier_service(VerifierApp fixture) : IClassFixture<Ve
         var listed = broken.EnumerateArray().Single(b => b.GetProperty("digest").GetString() == index.Digest);
         Assert.Equal(["v1"], listed.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
         Assert.Equal(child, listed.GetProperty("missing")[0].GetProperty("digest").GetString());
+        Assert.Equal("linux/arm64", listed.GetProperty("missing")[0].GetProperty("platform").GetString());
+        Assert.Equal(Api.ApiOptions.DefaultBrokenRunbookUrl, listed.GetProperty("runbook").GetString());
         Assert.NotNull(listed.GetProperty("since").GetString());
 
         var status = await _http.GetFromJsonAsync<JsonElement>("/v1/status");

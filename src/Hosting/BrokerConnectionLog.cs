@@ -1,12 +1,14 @@
 using System.Net.Sockets;
 using MassTransit;
+using Microsoft.Extensions.Logging;
 
-namespace RegistryIntegrity.Verifier.Monitoring;
+namespace RegistryIntegrity.Hosting;
 
 /// <summary>
 /// Logs the broker connection by state change instead of every retry: one warning with the reason when
 /// it is lost, one every <see cref="Reminder"/> while it stays lost, one line when it is back. Each retry
 /// is a debug line without a stack trace (MassTransit's own retry warnings are filtered in appsettings.json).
+/// Both services add it as a receive endpoint observer: the Listener's bus endpoint fails and recovers with the connection.
 /// </summary>
 public sealed class BrokerConnectionLog(ILogger<BrokerConnectionLog> logger, TimeProvider time) : IReceiveEndpointObserver
 {
@@ -15,27 +17,44 @@ public sealed class BrokerConnectionLog(ILogger<BrokerConnectionLog> logger, Tim
     private readonly Lock _gate = new();
     private DateTimeOffset? _downSince;
     private DateTimeOffset _lastWarning;
+    private int _down; // read without the lock on every confirmed send
 
     public Task Ready(ReceiveEndpointReady ready)
     {
-        lock (_gate)
-        {
-            if (_downSince is { } since)
-                logger.LogInformation("Broker connection is back after {Duration:g} ({Endpoint})", time.GetUtcNow() - since, ready.InputAddress);
-            _downSince = null;
-        }
+        Up(ready.InputAddress.ToString());
         return Task.CompletedTask;
     }
 
     public Task Faulted(ReceiveEndpointFaulted faulted)
     {
-        var reason = faulted.Exception is { } exception ? Reason(exception) : "no reason given";
+        Down(faulted.Exception is { } exception ? Reason(exception) : "no reason given");
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The broker answered (an endpoint is ready, a send was confirmed): one line if it was down.</summary>
+    public void Up(string where)
+    {
+        if (Volatile.Read(ref _down) == 0)
+            return;
+        lock (_gate)
+        {
+            if (_downSince is { } since)
+                logger.LogInformation("Broker connection is back after {Duration:g} ({Endpoint})", time.GetUtcNow() - since, where);
+            _downSince = null;
+            Volatile.Write(ref _down, 0);
+        }
+    }
+
+    /// <summary>The broker could not be reached: a warning when that is news or the reminder is due, else a debug line.</summary>
+    public void Down(string reason)
+    {
         var now = time.GetUtcNow();
         lock (_gate)
         {
             if (_downSince is null)
             {
                 (_downSince, _lastWarning) = (now, now);
+                Volatile.Write(ref _down, 1);
                 logger.LogWarning("Broker unreachable: {Reason}; retrying (one reminder every {Reminder:g} while it lasts)", reason, Reminder);
             }
             else if (now - _lastWarning >= Reminder)
@@ -46,7 +65,6 @@ public sealed class BrokerConnectionLog(ILogger<BrokerConnectionLog> logger, Tim
             else
                 logger.LogDebug("Broker connection attempt failed: {Reason}", reason);
         }
-        return Task.CompletedTask;
     }
 
     public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
@@ -66,6 +84,8 @@ public sealed class BrokerConnectionLog(ILogger<BrokerConnectionLog> logger, Tim
         if (chain.Any(e => e.GetType().Name.Contains("AuthenticationFailure", StringComparison.Ordinal)
                            || e.Message.Contains("ACCESS_REFUSED", StringComparison.Ordinal)))
             return "access refused: wrong username or password in ConnectionStrings:RabbitMq";
+        if (chain.All(e => e is OperationCanceledException or AggregateException))
+            return "no answer in time";
         if (chain.OfType<SocketException>().FirstOrDefault() is { } socket)
         {
             return socket.SocketErrorCode switch
