@@ -22,6 +22,7 @@ public static class DapperStoreServiceExtensions
         });
         services.AddSingleton<IVerdictStore, DapperVerdictStore>();
         services.AddSingleton<ISweepStore, DapperSweepStore>();
+        services.AddSingleton<IEventLog, DapperEventLog>();
         services.AddSingleton<IStoreRetention, DapperStoreRetention>();
         services.AddHostedService<StoreMigrationService>();
         return services;
