@@ -34,7 +34,7 @@ await ExecuteAsync(after, "VACUUM ANALYZE");
 var afterConnections = new NpgsqlConnectionFactory(NpgsqlDataSource.Create(after));
 var verdicts = new DapperVerdictStore(afterConnections, TimeProvider.System);
 var sweeps = new DapperSweepStore(afterConnections);
-var retention = new DapperStoreRetention(afterConnections);
+var retention = new DapperStoreRetention(afterConnections, new DapperEventLog(afterConnections, TimeProvider.System));
 
 Console.WriteLine();
 Console.WriteLine($"store size: before {await SizeAsync(before)}, after {await SizeAsync(after)} (indexes of migration 005: {await IndexSizeAsync(after)})");

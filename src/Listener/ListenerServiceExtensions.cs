@@ -41,6 +41,8 @@ public static class ListenerServiceExtensions
         services.AddSingleton<RegistryEventPublisher>();
         services.AddSingleton<RabbitMqQuarantine>();
         services.AddSingleton<IQuarantine>(provider => provider.GetRequiredService<RabbitMqQuarantine>());
+        services.AddSingleton<NotificationGate>();
+        services.AddSingleton<NotificationDispatch>();
         services.AddSingleton<NotificationHandler>();
         services.AddSingleton<BrokerConnectionLog>();
         services.AddHealthChecks().AddCheck<BrokerReadinessCheck>("rabbitmq", tags: [ServiceDefaults.ReadyTag]);

@@ -201,5 +201,6 @@ public sealed class SettingsCheck
     }
 
     /// <summary>Values are echoed short: enough to spot a typo, never a whole secret-bearing string.</summary>
-    private static string Shorten(string? value) => value is null ? "" : value.Length <= 40 ? value : value[..37] + "...";
+    /// <summary>A value as echoed in a problem: at most 40 characters.</summary>
+    public static string Shorten(string? value) => value is null ? "" : value.Length <= 40 ? value : value[..37] + "...";
 }

@@ -69,10 +69,10 @@ internal static class ReplayCommands
         using var host = await CommandLineHost.StartWithBusAsync(configArgs, error, cancellationToken);
         try
         {
-            var sweeps = sourceStore is null
-                ? host.Services.GetRequiredService<ISweepStore>()
-                : new DapperSweepStore(SourceConnections(host, sourceStore));
-            var events = await sweeps.ListEventsAsync(from, to, repository, cancellationToken);
+            var eventLog = sourceStore is null
+                ? host.Services.GetRequiredService<IEventLog>()
+                : new DapperEventLog(SourceConnections(host, sourceStore), host.Services.GetRequiredService<TimeProvider>());
+            var events = await eventLog.ListForReplayAsync(from, to, repository, cancellationToken);
             await output.WriteLineAsync($"{events.Count} event(s) from {from:O} to {to:O}{(repository is null ? "" : $" in {repository}")}");
             if (dryRun || events.Count == 0)
                 return Done;

@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-using Npgsql;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Hosting;
 using RegistryIntegrity.Hosting.Settings;
@@ -31,9 +29,9 @@ internal static class VerifierSettings
     {
         var check = new SettingsCheck(configuration);
         if (parts.HasFlag(VerifierParts.Registry))
-            check.Section<RegistryOptions>(RegistryOptions.SectionName);
-        if (parts.HasFlag(VerifierParts.Store) && check.Section<StoreOptions>(StoreOptions.SectionName) is { } store)
-            CheckConnectionString(check, store);
+            check.Section(RegistryOptions.SectionName, new RegistryOptionsValidator());
+        if (parts.HasFlag(VerifierParts.Store))
+            check.Section(StoreOptions.SectionName, new StoreOptionsValidator());
         if (parts.HasFlag(VerifierParts.Sweep))
         {
             check.Section<SweepOptions>(SweepOptions.SectionName);
@@ -52,26 +50,5 @@ internal static class VerifierSettings
             check.Section(ApiOptions.SectionName, new ApiOptionsValidator());
         check.LogLevels();
         return check.ThrowIfInvalid();
-    }
-
-    private static void CheckConnectionString(SettingsCheck check, StoreOptions store)
-    {
-        const string key = $"{StoreOptions.SectionName}:{nameof(StoreOptions.ConnectionString)}";
-        try
-        {
-            if (store.Provider == StoreProvider.Postgres)
-            {
-                var postgres = new NpgsqlConnectionStringBuilder(store.ConnectionString);
-                if (string.IsNullOrWhiteSpace(postgres.Host))
-                    check.Problem($"{key} names no Host: expected a PostgreSQL connection string such as Host=db;Database=verifier;Username=verifier;Password=...");
-            }
-            else if (string.IsNullOrWhiteSpace(new SqliteConnectionStringBuilder(store.ConnectionString).DataSource))
-                check.Problem($"{key} names no Data Source: expected a SQLite connection string such as Data Source=/data/verifier.db");
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
-        {
-            // The message names the offending keyword; the value is not echoed (it may hold a password).
-            check.Problem($"{key} is not a valid {store.Provider} connection string: {e.Message.Split('\n')[0].Trim()}");
-        }
     }
 }

@@ -9,12 +9,12 @@ namespace RegistryIntegrity.Verifier.Consumers;
 /// A deleted digest (manifest or blob: the event cannot tell): mark it deleted, then re-verify
 /// every manifest that referenced it, so deleting an index child flags the index at once.
 /// </summary>
-public sealed class DigestDeletedConsumer(VerificationService verification, IVerdictStore store, TimeProvider time) : IConsumer<DigestDeleted>
+public sealed class DigestDeletedConsumer(VerificationService verification, IVerdictStore store, IEventLog eventLog, TimeProvider time) : IConsumer<DigestDeleted>
 {
     public async Task Consume(ConsumeContext<DigestDeleted> context)
     {
         var message = context.Message;
-        if (!context.IsReplay() && await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
+        if (!context.IsReplay() && await eventLog.IsProcessedAsync(message.EventId, context.CancellationToken))
             return;
         // When the registry deleted it, not when we heard: a walk that saw it present after that (a re-push) wins.
         var now = time.GetUtcNow();
@@ -22,6 +22,6 @@ public sealed class DigestDeletedConsumer(VerificationService verification, IVer
         await store.MarkDeletedAsync(message.Repository, message.Digest, deletedAt, processedEvent: null, context.CancellationToken);
         await verification.VerifyReferrersAsync(message.Repository, message.Digest, message.OccurredAt, context.CancellationToken);
         // Recorded last: a crash before this point redelivers the event and the (idempotent) work is redone.
-        await store.RecordEventAsync(ProcessedEvents.From(message), context.CancellationToken);
+        await eventLog.RecordAsync(ProcessedEvent.From(message), context.CancellationToken);
     }
 }

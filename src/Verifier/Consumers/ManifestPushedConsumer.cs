@@ -11,18 +11,18 @@ namespace RegistryIntegrity.Verifier.Consumers;
 /// verdict is data: the consumer completes normally, and only failures to do the work (the store
 /// unreachable) throw and are retried.
 /// </summary>
-public sealed class ManifestPushedConsumer(VerificationService verification, IVerdictStore store, TimeProvider time) : IConsumer<ManifestPushed>
+public sealed class ManifestPushedConsumer(VerificationService verification, IVerdictStore store, IEventLog eventLog, TimeProvider time) : IConsumer<ManifestPushed>
 {
     public async Task Consume(ConsumeContext<ManifestPushed> context)
     {
         var message = context.Message;
-        if (!context.IsReplay() && await store.IsEventProcessedAsync(message.EventId, context.CancellationToken))
+        if (!context.IsReplay() && await eventLog.IsProcessedAsync(message.EventId, context.CancellationToken))
             return;
         // Answers a sweep got about this digest before the push are out of date from now on.
         var now = time.GetUtcNow();
         await store.RecordPushAsync(message.Repository, message.Digest, message.OccurredAt < now ? message.OccurredAt : now, context.CancellationToken);
         var walk = await verification.VerifyAsync(
-            message.Repository, message.Digest, message.Tag, ProcessedEvents.From(message, context.IsReplay()), context.CancellationToken);
+            message.Repository, message.Digest, message.Tag, ProcessedEvent.From(message, context.IsReplay()), context.CancellationToken);
         if (!walk.RootMissing)
             await verification.VerifyUnhealthyReferrersAsync(message.Repository, message.Digest, context.CancellationToken);
     }

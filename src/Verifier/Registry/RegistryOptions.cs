@@ -11,7 +11,7 @@ public enum BlobCheckMethod
     Head,
 }
 
-public class RegistryOptions : IValidatableObject
+public class RegistryOptions
 {
     public const string SectionName = "Registry";
 
@@ -49,19 +49,4 @@ public class RegistryOptions : IValidatableObject
     /// <summary>Manifest bodies larger than this are refused.</summary>
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxManifestBytes { get; set; } = 4 * 1024 * 1024;
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        if (BaseUrl is { } url && (!url.IsAbsoluteUri || url.Scheme is not ("http" or "https")))
-            yield return new ValidationResult("Registry:BaseUrl must be an absolute http(s) URL.", [nameof(BaseUrl)]);
-        if (Password is not null && PasswordFile is not null)
-            yield return new ValidationResult("Set Registry:Password or Registry:PasswordFile, not both.", [nameof(Password), nameof(PasswordFile)]);
-        if (Username is not null && UsernameFile is not null)
-            yield return new ValidationResult("Set Registry:Username or Registry:UsernameFile, not both.", [nameof(Username), nameof(UsernameFile)]);
-        foreach (var (name, path) in new[] { (nameof(UsernameFile), UsernameFile), (nameof(PasswordFile), PasswordFile), (nameof(CaCertificateFile), CaCertificateFile) })
-        {
-            if (path is not null && !File.Exists(path))
-                yield return new ValidationResult($"Registry:{name} names a file that does not exist.", [name]);
-        }
-    }
 }

@@ -12,6 +12,7 @@ public static class RegistryServiceExtensions
     public static IServiceCollection AddRegistryClient(this IServiceCollection services)
     {
         services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>();
         services.AddSystemTime();
         services.AddSingleton<RegistryMetrics>();
         services.AddSingleton<RegistryCredentials>();

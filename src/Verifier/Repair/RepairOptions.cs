@@ -1,11 +1,10 @@
 using System.ComponentModel.DataAnnotations;
-using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Registry;
 
 namespace RegistryIntegrity.Verifier.Repair;
 
 /// <summary>Where a broken image's missing objects can be copied from (<c>Repair</c> section).</summary>
-public sealed class RepairOptions : IValidatableObject
+public sealed class RepairOptions
 {
     public const string SectionName = "Repair";
 
@@ -19,13 +18,6 @@ public sealed class RepairOptions : IValidatableObject
     /// <summary>Broken manifests one <c>repair</c> run or <c>POST /v1/repairs</c> handles at most.</summary>
     [Range(1, 100_000)]
     public int MaxManifests { get; set; } = 1000;
-
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        var names = Sources.Select(s => s.Name).Where(n => !string.IsNullOrEmpty(n)).ToList();
-        if (names.Distinct(StringComparer.OrdinalIgnoreCase).Count() != names.Count)
-            yield return new ValidationResult("Repair:Sources names a source twice: give each a different Name.", [nameof(Sources)]);
-    }
 }
 
 /// <summary>
@@ -33,7 +25,7 @@ public sealed class RepairOptions : IValidatableObject
 /// <c>*File</c>, <c>CaCertificateFile</c>, <c>RequestTimeout</c>: the same authentication support), a name and an
 /// optional repository mapping.
 /// </summary>
-public sealed class RepairSource : RegistryOptions, IValidatableObject
+public sealed class RepairSource : RegistryOptions
 {
     /// <summary>Named in reports and audit lines (default: the host).</summary>
     public string? Name { get; set; }
@@ -55,33 +47,9 @@ public sealed class RepairSource : RegistryOptions, IValidatableObject
         return repository;
     }
 
-    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
-    {
-        if (BaseUrl is null)
-            yield break;
-        // The registry client's own rules, worded for this key: "Registry:BaseUrl must be ..." becomes "... BaseUrl must be ...".
-        foreach (var problem in Validate(validationContext))
-        {
-            var member = problem.MemberNames.FirstOrDefault();
-            var message = problem.ErrorMessage!;
-            message = member is not null && message.StartsWith($"Registry:{member} ", StringComparison.Ordinal)
-                ? message[$"Registry:{member} ".Length..]
-                : message.Replace("Registry:", "", StringComparison.Ordinal);
-            yield return new ValidationResult(message, problem.MemberNames);
-        }
-        foreach (var entry in RepositoryMap)
-        {
-            var (here, there) = SplitMapping(entry);
-            if (!ReferenceGrammar.IsRepository(here) || !ReferenceGrammar.IsRepository(there))
-                yield return new ValidationResult($"entry '{Printable(entry)}' is not written here/name=there/name with two repository names.", [nameof(RepositoryMap)]);
-        }
-    }
-
-    private static (string? Here, string? There) SplitMapping(string entry)
+    internal static (string? Here, string? There) SplitMapping(string entry)
     {
         var equals = entry.IndexOf('=', StringComparison.Ordinal);
         return equals < 0 ? (null, null) : (entry[..equals].Trim(), entry[(equals + 1)..].Trim());
     }
-
-    private static string Printable(string value) => new([.. value.Take(60).Select(c => char.IsControl(c) ? '?' : c)]);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using RegistryIntegrity.Hosting.Settings;
 
 namespace RegistryIntegrity.Verifier.Repair;
@@ -11,10 +12,11 @@ public static class RepairServiceExtensions
     public static IServiceCollection AddRepair(this IServiceCollection services, IConfiguration configuration, TextWriter? warnings = null)
     {
         var check = new SettingsCheck(configuration);
-        check.Section<RepairOptions>(RepairOptions.SectionName);
+        check.Section(RepairOptions.SectionName, new RepairOptionsValidator());
         foreach (var warning in check.ThrowIfInvalid())
             (warnings ?? Console.Error).WriteLine($"warning: {warning}");
         services.AddOptions<RepairOptions>().BindConfiguration(RepairOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RepairOptions>, RepairOptionsValidator>();
         services.AddSingleton<RepairMetrics>();
         services.AddSingleton<SourceRegistries>();
         services.AddSingleton<ObjectCopier>();

@@ -67,6 +67,4 @@ public interface ISweepStore
     /// took 4.6 times as long at a million manifests (benchmarks/store).
     /// </summary>
     Task<long> CountInventoryAsync(CancellationToken cancellationToken);
-
-    Task<IReadOnlyList<ProcessedEvent>> ListEventsAsync(DateTimeOffset from, DateTimeOffset to, string? repository, CancellationToken cancellationToken);
 }

@@ -2,15 +2,16 @@ using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Store;
 
-/// <summary>Manifests, their current verdicts and history, the reference graph, tags and processed events.</summary>
+/// <summary>
+/// Manifests, their current verdicts and history, the reference graph and tags. A processed event passed to a
+/// write is recorded in the <see cref="IEventLog"/> in the same transaction.
+/// </summary>
 public interface IVerdictStore
 {
     Task MigrateAsync(CancellationToken cancellationToken);
 
     /// <summary>One cheap round trip to the database; throws when it cannot be reached.</summary>
     Task PingAsync(CancellationToken cancellationToken);
-
-    Task<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken);
 
     /// <summary>Stores a walk in one transaction: every manifest seen, its references, the root's verdict, the tag, the event.</summary>
     /// <returns>
@@ -26,8 +27,6 @@ public interface IVerdictStore
     Task MarkDeletedAsync(string repository, string digest, DateTimeOffset deletedAt, ProcessedEvent? processedEvent, CancellationToken cancellationToken);
 
     Task DeleteTagAsync(string repository, string tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken);
-
-    Task RecordEventAsync(ProcessedEvent processedEvent, CancellationToken cancellationToken);
 
     /// <summary>Live manifests in <paramref name="repository"/> that reference <paramref name="digest"/> directly.</summary>
     Task<IReadOnlyList<string>> FindReferrersAsync(string repository, string digest, CancellationToken cancellationToken);

@@ -50,7 +50,7 @@ public sealed class RepositorySweeper(
         await Parallel.ForEachAsync(digests, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentWalks, CancellationToken = cancellationToken },
             async (digest, ct) =>
             {
-                var walk = await VerificationService.WalkAndSaveAsync(walker, probes, verdicts, time, logger, digest, tag: null, processedEvent: null, ct);
+                var walk = await VerificationService.WalkAndSaveAsync(walker, probes, verdicts, time, logger, digest, tag: null, ct);
                 if (walk.RootMissing)
                     gone.TryAdd(digest, 0);
                 Interlocked.Increment(ref checkedCount);

@@ -5,7 +5,7 @@ namespace RegistryIntegrity.Verifier.Verification;
 
 /// <summary>Walks a manifest, stores the verdict, and re-checks the manifests that referenced a deleted digest.</summary>
 public sealed class VerificationService(
-    ManifestWalker walker, IVerdictStore store, VerifierMetrics metrics, TimeProvider time, ILogger<VerificationService> logger)
+    ManifestWalker walker, IVerdictStore store, IEventLog eventLog, VerifierMetrics metrics, TimeProvider time, ILogger<VerificationService> logger)
 {
     /// <summary>How often a walk overtaken by events is walked again before it is given up (the next event or sweep walks it).</summary>
     private const int MaxWalksPerVerdict = 3;
@@ -14,9 +14,15 @@ public sealed class VerificationService(
     /// Walks and stores the verdict, as of the oldest registry answer it rests on. A walk overtaken by an event
     /// about one of its objects (a shared sweep answer from before a delete or a push) is walked again with fresh answers.
     /// </summary>
-    public static async Task<WalkResult> WalkAndSaveAsync(
+    public static Task<WalkResult> WalkAndSaveAsync(
         ManifestWalker walker, IProbeSource probes, IVerdictStore store, TimeProvider time, ILogger logger,
-        string digest, string? tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken)
+        string digest, string? tag, CancellationToken cancellationToken) =>
+        WalkAndSaveAsync(walker, probes, store, time, logger, digest, tag, processedEvent: null, eventLog: null, cancellationToken);
+
+    /// <param name="processedEvent">Stored with the verdict; recorded in <paramref name="eventLog"/> alone when the walk is given up.</param>
+    private static async Task<WalkResult> WalkAndSaveAsync(
+        ManifestWalker walker, IProbeSource probes, IVerdictStore store, TimeProvider time, ILogger logger,
+        string digest, string? tag, ProcessedEvent? processedEvent, IEventLog? eventLog, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -28,7 +34,7 @@ public sealed class VerificationService(
             {
                 // The event is still recorded as processed: the events that kept overtaking the walk bring their own walks.
                 if (processedEvent is not null)
-                    await store.RecordEventAsync(processedEvent, cancellationToken);
+                    await eventLog!.RecordAsync(processedEvent, cancellationToken);
                 logger.LogWarning("{Repository}@{Digest} changed during each of {Count} walks; left to the next event or sweep", probes.Repository, digest, attempt);
                 return walk;
             }
@@ -88,7 +94,7 @@ public sealed class VerificationService(
         CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        var walk = await WalkAndSaveAsync(walker, walker.CreateCache(repository), store, time, logger, digest, tag, processedEvent, cancellationToken);
+        var walk = await WalkAndSaveAsync(walker, walker.CreateCache(repository), store, time, logger, digest, tag, processedEvent, eventLog, cancellationToken);
         metrics.ObserveWalk(time.GetElapsedTime(started));
         metrics.CountVerification(walk.Result);
         if (eventOccurredAt is { } occurredAt)

@@ -97,6 +97,22 @@ public sealed class Configuring_the_verifier : IDisposable
     }
 
     [Fact]
+    public void A_password_set_beside_its_file_is_refused_without_echoing_it()
+    {
+        var passwordFile = Path.GetTempFileName();
+        try
+        {
+            var problem = SingleProblem(new() { ["Registry:Password"] = "s3cret-registry-password", ["Registry:PasswordFile"] = passwordFile });
+
+            Assert.Equal("Set Registry:Password or Registry:PasswordFile, not both.", problem);
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
+    }
+
+    [Fact]
     public void A_malformed_postgres_connection_string_names_the_key_and_not_the_password()
     {
         var problem = SingleProblem(new() { ["Store:Provider"] = "Postgres", ["Store:ConnectionString"] = "Host=db;Password=s3cret;unquoted" });

@@ -116,12 +116,12 @@ public sealed class Giving_the_http_sweeps_verdicts(StorageScanRegistry registry
         tree.RemoveRevision(repository, child);
         await store.MarkDeletedAsync(repository, child, time.GetUtcNow(), null, default);
         await VerificationService.WalkAndSaveAsync(walker, new StorageProbeSource(storage, repository, 4 * 1024 * 1024, time), store, time, NullLogger.Instance,
-            registry.Index.Digest, null, null, default);
+            registry.Index.Digest, null, default);
         Assert.Equal("broken", (await store.GetManifestAsync(repository, registry.Index.Digest, default))!.Result);
 
         time.Advance(TimeSpan.FromSeconds(1));
         Assert.False(await store.SaveWalkAsync(staleWalk, staleWalk.ObservedAt!.Value, null, null, default));
-        await VerificationService.WalkAndSaveAsync(walker, scanAnswers, store, time, NullLogger.Instance, registry.Index.Digest, null, null, default);
+        await VerificationService.WalkAndSaveAsync(walker, scanAnswers, store, time, NullLogger.Instance, registry.Index.Digest, null, default);
 
         var verdict = (await store.GetManifestAsync(repository, registry.Index.Digest, default))!;
         Assert.Equal("broken", verdict.Result);

@@ -18,14 +18,6 @@ public sealed class PostgresServer : IAsyncLifetime
             await _stack.DisposeAsync();
     }
 
-    public async Task<IVerdictStore> CreateStoreAsync()
-    {
-        var connections = await CreateDatabaseAsync();
-        var store = new DapperVerdictStore(connections, TimeProvider.System);
-        await store.MigrateAsync(CancellationToken.None);
-        return store;
-    }
-
     /// <summary>A fresh, migrated database.</summary>
     public async Task<IDbConnectionFactory> CreateDatabaseAsync()
     {
@@ -51,7 +43,12 @@ public sealed class PostgresCollection : ICollectionFixture<PostgresServer>
 
 public static class SqliteStores
 {
-    public static async Task<IVerdictStore> CreateAsync() => new DapperVerdictStore(await CreateDatabaseAsync(), TimeProvider.System);
+    /// <summary>A verdict store and the event log beside it, on a fresh database file.</summary>
+    public static async Task<(IVerdictStore Verdicts, IEventLog Events)> CreateAsync()
+    {
+        var connections = await CreateDatabaseAsync();
+        return (new DapperVerdictStore(connections, TimeProvider.System), new DapperEventLog(connections, TimeProvider.System));
+    }
 
     /// <summary>A fresh, migrated database file.</summary>
     public static async Task<IDbConnectionFactory> CreateDatabaseAsync()

@@ -120,19 +120,6 @@ public abstract class Sweep_store
 
         Assert.Equal(2 + 2, await sweeps.CountInventoryAsync(default));
     }
-
-    [Fact]
-    public async Task Stored_events_are_listed_by_time_range_and_repository_in_order()
-    {
-        var (verdicts, sweeps) = await CreateStoresAsync();
-        foreach (var (id, repository, minute) in new[] { ("e2", "a/app", 2), ("e1", "a/app", 1), ("e3", "b/app", 3), ("e9", "a/app", 9) })
-            await verdicts.RecordEventAsync(new ProcessedEvent(id, "ManifestPushed", repository, T0.AddMinutes(minute), null, "{}"), default);
-
-        var all = await sweeps.ListEventsAsync(T0, T0.AddMinutes(5), null, default);
-        Assert.Equal(["e1", "e2", "e3"], all.Select(e => e.EventId));
-        var onlyA = await sweeps.ListEventsAsync(T0, T0.AddMinutes(10), "a/app", default);
-        Assert.Equal(["e1", "e2", "e9"], onlyA.Select(e => e.EventId));
-    }
 }
 
 public sealed class Sweep_store_on_SQLite : Sweep_store

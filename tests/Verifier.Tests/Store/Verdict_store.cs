@@ -1,5 +1,6 @@
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
@@ -12,7 +13,17 @@ public abstract class Verdict_store
     private static readonly string Index = Digest('i'), ChildA = Digest('a'), ChildB = Digest('b'), Layer = Digest('l'), Config = Digest('c');
     private static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
 
-    protected abstract Task<IVerdictStore> CreateStoreAsync();
+    protected abstract Task<IDbConnectionFactory> CreateDatabaseAsync();
+
+    /// <summary>The event log of the database <see cref="CreateStoreAsync"/> made: a verdict and its event are written together.</summary>
+    private IEventLog _events = null!;
+
+    private async Task<IVerdictStore> CreateStoreAsync()
+    {
+        var connections = await CreateDatabaseAsync();
+        _events = new DapperEventLog(connections, TimeProvider.System);
+        return new DapperVerdictStore(connections, TimeProvider.System);
+    }
 
     private static string Digest(char c) => "sha256:" + new string(c, 64);
 
@@ -38,8 +49,8 @@ public abstract class Verdict_store
         Assert.Equal("healthy", manifest.Result);
         Assert.Equal(["latest"], manifest.Tags);
         Assert.Equal(T0, manifest.CheckedAt);
-        Assert.True(await store.IsEventProcessedAsync("e1", default));
-        Assert.False(await store.IsEventProcessedAsync("e2", default));
+        Assert.True(await _events.IsProcessedAsync("e1", default));
+        Assert.False(await _events.IsProcessedAsync("e2", default));
         Assert.Equal([Index], await store.FindReferrersAsync(Repo, ChildA, default));
         Assert.Equal([ChildA], await store.FindReferrersAsync(Repo, Layer, default));
         Assert.Empty(await store.FindReferrersAsync("other/repo", ChildA, default));
@@ -89,7 +100,7 @@ public abstract class Verdict_store
         Assert.Equal(new VerdictCounts(0, 0, 0, 0), await store.CountVerdictsAsync(default));
         Assert.Empty(await store.FindReferrersAsync(Repo, ChildA, default));
         Assert.Equal(T0.AddMinutes(1), (await store.GetManifestAsync(Repo, Index, default))!.DeletedAt);
-        Assert.True(await store.IsEventProcessedAsync("delete-1", default));
+        Assert.True(await _events.IsProcessedAsync("delete-1", default));
     }
 
     [Fact]
@@ -115,7 +126,7 @@ public abstract class Verdict_store
         await store.DeleteTagAsync(Repo, "v1", Event("tag-delete"), default);
 
         Assert.Equal(["latest"], (await store.GetManifestAsync(Repo, Index, default))!.Tags);
-        Assert.True(await store.IsEventProcessedAsync("tag-delete", default));
+        Assert.True(await _events.IsProcessedAsync("tag-delete", default));
     }
 
     [Fact]
@@ -149,10 +160,10 @@ public abstract class Verdict_store
     public async Task Recording_the_same_event_twice_is_harmless_and_migrations_run_once()
     {
         var store = await CreateStoreAsync();
-        await store.RecordEventAsync(Event("e1"), default);
-        await store.RecordEventAsync(Event("e1"), default);
+        await _events.RecordAsync(Event("e1"), default);
+        await _events.RecordAsync(Event("e1"), default);
         await store.MigrateAsync(default);
-        Assert.True(await store.IsEventProcessedAsync("e1", default));
+        Assert.True(await _events.IsProcessedAsync("e1", default));
     }
 
     [Fact]
@@ -211,11 +222,11 @@ public abstract class Verdict_store
 
 public sealed class Verdict_store_on_SQLite : Verdict_store
 {
-    protected override Task<IVerdictStore> CreateStoreAsync() => SqliteStores.CreateAsync();
+    protected override Task<IDbConnectionFactory> CreateDatabaseAsync() => SqliteStores.CreateDatabaseAsync();
 }
 
 [Collection(PostgresCollection.Name)]
 public sealed class Verdict_store_on_PostgreSQL(PostgresServer server) : Verdict_store
 {
-    protected override Task<IVerdictStore> CreateStoreAsync() => server.CreateStoreAsync();
+    protected override Task<IDbConnectionFactory> CreateDatabaseAsync() => server.CreateDatabaseAsync();
 }

@@ -17,8 +17,8 @@ public sealed class Logging_verdicts(RealRegistry registry)
         var child = index.Children[0];
         await pusher.DeleteManifestAsync(index.Repository, child.Digest);
         var logs = new CapturedLogs();
-        var store = await SqliteStores.CreateAsync();
-        using var services = VerifierServices.Create(VerifierServices.Configuration(registry.Uri), logs: logs, configure: s => s.AddSingleton(store));
+        var (store, events) = await SqliteStores.CreateAsync();
+        using var services = VerifierServices.Create(VerifierServices.Configuration(registry.Uri), logs: logs, configure: s => s.AddSingleton(store).AddSingleton(events));
 
         await services.GetRequiredService<VerificationService>().VerifyAsync(index.Repository, index.Digest, "v1", null, default);
 

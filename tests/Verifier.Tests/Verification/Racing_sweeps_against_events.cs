@@ -27,8 +27,8 @@ public sealed class Racing_sweeps_against_events : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _store = await SqliteStores.CreateAsync();
-        _services = VerifierServices.Create(VerifierServices.Configuration(FakeRegistry.BaseUrl), _registry, _time, configure: s => s.AddSingleton(_store));
+        (_store, var events) = await SqliteStores.CreateAsync();
+        _services = VerifierServices.Create(VerifierServices.Configuration(FakeRegistry.BaseUrl), _registry, _time, configure: s => s.AddSingleton(_store).AddSingleton(events));
         _childA = _registry.AddManifest(_registry.ImageManifest());
         _childB = _registry.AddManifest(_registry.ImageManifest());
         _index = _registry.AddManifest(_registry.Index(_childA, _childB));
@@ -38,7 +38,7 @@ public sealed class Racing_sweeps_against_events : IAsyncLifetime
     public async Task DisposeAsync() => await _services.DisposeAsync();
 
     private Task SweepWalkAsync(RegistryProbeCache sweepAnswers, string digest) =>
-        VerificationService.WalkAndSaveAsync(Walker, sweepAnswers, _store, _time, NullLogger.Instance, digest, null, null, default);
+        VerificationService.WalkAndSaveAsync(Walker, sweepAnswers, _store, _time, NullLogger.Instance, digest, null, default);
 
     /// <summary>What <c>DigestDeletedConsumer</c> does with the registry's delete event.</summary>
     private async Task DeleteEventAsync(string digest)

@@ -23,8 +23,8 @@ public sealed class Walking_while_the_registry_is_down : IAsyncLifetime
     {
         using var pusher = new RegistryPusher(_stack.RegistryUri);
         var index = await pusher.PushIndexAsync("down/app", "v1");
-        var store = await SqliteStores.CreateAsync();
-        using var services = VerifierServices.Create(VerifierServices.Configuration(_stack.RegistryUri), configure: s => s.AddSingleton(store));
+        var (store, events) = await SqliteStores.CreateAsync();
+        using var services = VerifierServices.Create(VerifierServices.Configuration(_stack.RegistryUri), configure: s => s.AddSingleton(store).AddSingleton(events));
         var verification = services.GetRequiredService<VerificationService>();
         Assert.Equal(VerdictResult.Healthy, (await verification.VerifyAsync(index.Repository, index.Digest, "v1", null, default)).Result);
 

@@ -7,16 +7,14 @@ namespace RegistryIntegrity.Verifier.Store.Dapper;
 /// Retention on Dapper. Each statement deletes at most one batch and commits on its own, so pruning a
 /// backlog of millions of rows never locks the tables the consumers write for long.
 /// </summary>
-public sealed class DapperStoreRetention(IDbConnectionFactory connections) : IStoreRetention
+public sealed class DapperStoreRetention(IDbConnectionFactory connections, IEventLog eventLog) : IStoreRetention
 {
     public async Task<PrunedRows> PruneAsync(RetentionCutOffs cutOffs, int batchSize, CancellationToken cancellationToken)
     {
         var history = await DeleteInBatchesAsync(
             "DELETE FROM verdict_history WHERE id IN (SELECT id FROM verdict_history WHERE checked_ms < @cutOff ORDER BY id LIMIT @batchSize)",
             cutOffs.VerdictHistory, batchSize, cancellationToken);
-        var events = await DeleteInBatchesAsync(
-            "DELETE FROM processed_events WHERE event_id IN (SELECT event_id FROM processed_events WHERE occurred_ms < @cutOff ORDER BY occurred_ms LIMIT @batchSize)",
-            cutOffs.ProcessedEvents, batchSize, cancellationToken);
+        var events = cutOffs.ProcessedEvents is { } eventsCutOff ? await eventLog.PruneAsync(eventsCutOff, batchSize, cancellationToken) : 0;
         var (manifests, references) = await PruneDeletedManifestsAsync(cutOffs.DeletedManifests, batchSize, cancellationToken);
         // The last completed sweep stays: the metrics, /v1/status and the scheduler read it.
         var sweeps = await DeleteInBatchesAsync("""
@@ -28,22 +26,8 @@ public sealed class DapperStoreRetention(IDbConnectionFactory connections) : ISt
         return new PrunedRows(history, events, manifests, references, sweeps);
     }
 
-    private async Task<long> DeleteInBatchesAsync(string sql, DateTimeOffset? cutOff, int batchSize, CancellationToken cancellationToken)
-    {
-        if (cutOff is null)
-            return 0;
-        long total = 0;
-        int deleted;
-        do
-        {
-            await using var connection = await connections.OpenAsync(cancellationToken);
-            deleted = await connection.ExecuteAsync(new CommandDefinition(
-                sql, new { cutOff = cutOff.Value.ToUnixTimeMilliseconds(), batchSize }, cancellationToken: cancellationToken));
-            total += deleted;
-        }
-        while (deleted == batchSize);
-        return total;
-    }
+    private Task<long> DeleteInBatchesAsync(string sql, DateTimeOffset? cutOff, int batchSize, CancellationToken cancellationToken) =>
+        cutOff is null ? Task.FromResult(0L) : connections.DeleteInBatchesAsync(sql, cutOff.Value, batchSize, cancellationToken);
 
     /// <summary>
     /// A manifest deleted before the cut-off goes with its references (the graph that still pointed from it) and its

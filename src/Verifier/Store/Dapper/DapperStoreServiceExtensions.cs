@@ -11,6 +11,7 @@ public static class DapperStoreServiceExtensions
     public static IServiceCollection AddDapperRepositories(this IServiceCollection services)
     {
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StoreOptions>, StoreOptionsValidator>();
         services.AddSingleton<IDbConnectionFactory>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<StoreOptions>>().Value;
@@ -22,6 +23,7 @@ public static class DapperStoreServiceExtensions
         });
         services.AddSingleton<IVerdictStore, DapperVerdictStore>();
         services.AddSingleton<ISweepStore, DapperSweepStore>();
+        services.AddSingleton<IEventLog, DapperEventLog>();
         services.AddSingleton<IStoreRetention, DapperStoreRetention>();
         services.AddHostedService<StoreMigrationService>();
         return services;

@@ -198,17 +198,6 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
             """);
     }
 
-    public async Task<IReadOnlyList<ProcessedEvent>> ListEventsAsync(DateTimeOffset from, DateTimeOffset to, string? repository, CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string EventId, string MessageType, string Repository, long OccurredMs, string? SourceInstanceId, string Payload)>("""
-            SELECT event_id, message_type, repository, occurred_ms, source_instance_id, payload FROM processed_events
-            WHERE occurred_ms >= @from AND occurred_ms < @to AND (@repository IS NULL OR repository = @repository)
-            ORDER BY occurred_ms, event_id
-            """, new { from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds(), repository });
-        return rows.Select(r => new ProcessedEvent(r.EventId, r.MessageType, r.Repository, DateTimeOffset.FromUnixTimeMilliseconds(r.OccurredMs), r.SourceInstanceId, r.Payload)).ToList();
-    }
-
     private sealed record SweepRow(
         string Id, string TriggerName, long StartedMs, long? EnumeratedMs, long? CompletedMs, long? RepositoriesTotal,
         long RepositoriesDone, long ManifestsChecked, long TagsSeen, string? CatalogError)

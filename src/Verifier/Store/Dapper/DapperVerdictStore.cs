@@ -21,13 +21,6 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
         await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
     }
 
-    public async Task<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long>(
-            "SELECT COUNT(*) FROM processed_events WHERE event_id = @eventId", new { eventId }) > 0;
-    }
-
     private static readonly TimeSpan DigestChangesKept = TimeSpan.FromDays(1);
 
     public async Task<bool> SaveWalkAsync(WalkResult walk, DateTimeOffset checkedAt, string? tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken)
@@ -50,7 +43,7 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
             }
             // Copies of one event (the registry resends when answered late) can be walked at once by
             // competing consumers; the first to commit stores the verdict, the others store nothing.
-            if (processedEvent is not null && await InsertEventAsync(connection, transaction, processedEvent, now) == 0 && !processedEvent.Replay)
+            if (processedEvent is not null && await DapperEventLog.InsertAsync(connection, transaction, processedEvent, now) == 0 && !processedEvent.Replay)
                 return;
             // Rows are locked in digest order (children, then the root), so concurrent walks cannot deadlock.
             foreach (var (digest, mediaType) in walk.Manifests.Where(m => m.Key != walk.Digest).OrderBy(m => m.Key, StringComparer.Ordinal))
@@ -117,7 +110,7 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
                     await WriteVerdictAsync(connection, transaction, repository, digest, next, deletedAt.ToUnixTimeMilliseconds());
             }
             if (processedEvent is not null)
-                await InsertEventAsync(connection, transaction, processedEvent, deletedAt.ToUnixTimeMilliseconds());
+                await DapperEventLog.InsertAsync(connection, transaction, processedEvent, deletedAt.ToUnixTimeMilliseconds());
         }, cancellationToken);
 
     public Task DeleteTagAsync(string repository, string tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken) =>
@@ -126,12 +119,8 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
             await connection.ExecuteAsync("DELETE FROM tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
             await connection.ExecuteAsync("DELETE FROM dangling_tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
             if (processedEvent is not null)
-                await InsertEventAsync(connection, transaction, processedEvent, time.GetUtcNow().ToUnixTimeMilliseconds());
+                await DapperEventLog.InsertAsync(connection, transaction, processedEvent, time.GetUtcNow().ToUnixTimeMilliseconds());
         }, cancellationToken);
-
-    public Task RecordEventAsync(ProcessedEvent processedEvent, CancellationToken cancellationToken) =>
-        InTransactionAsync((connection, transaction) =>
-            InsertEventAsync(connection, transaction, processedEvent, time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken);
 
     public Task<IReadOnlyList<string>> FindReferrersAsync(string repository, string digest, CancellationToken cancellationToken) =>
         FindReferrersAsync(repository, digest, "", cancellationToken);
@@ -343,14 +332,6 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
             "DELETE FROM dangling_tags WHERE repository = @repository AND tag = @tag AND checked_ms <= @now",
             new { repository, tag, now }, transaction);
     }
-
-    /// <returns>1 when the event was recorded now, 0 when it already was.</returns>
-    private static Task<int> InsertEventAsync(DbConnection connection, DbTransaction transaction, ProcessedEvent e, long now) =>
-        connection.ExecuteAsync("""
-            INSERT INTO processed_events (event_id, message_type, repository, occurred_ms, processed_ms, source_instance_id, payload)
-            VALUES (@EventId, @MessageType, @Repository, @occurred, @now, @SourceInstanceId, @Payload)
-            ON CONFLICT (event_id) DO NOTHING
-            """, new { e.EventId, e.MessageType, e.Repository, occurred = e.OccurredAt.ToUnixTimeMilliseconds(), now, e.SourceInstanceId, e.Payload }, transaction);
 
     private Task InTransactionAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken) =>
         connections.InTransactionAsync(work, cancellationToken);

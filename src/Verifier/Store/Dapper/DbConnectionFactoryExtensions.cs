@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Dapper;
 
 namespace RegistryIntegrity.Verifier.Store.Dapper;
 
@@ -10,5 +11,22 @@ internal static class DbConnectionFactoryExtensions
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await work(connection, transaction);
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Runs a <c>DELETE ... LIMIT @batchSize</c> with <c>@cutOff</c> until it deletes less than a batch; each batch commits on its own.</summary>
+    /// <returns>How many rows were deleted.</returns>
+    public static async Task<long> DeleteInBatchesAsync(this IDbConnectionFactory connections, string sql, DateTimeOffset cutOff, int batchSize, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        int deleted;
+        do
+        {
+            await using var connection = await connections.OpenAsync(cancellationToken);
+            deleted = await connection.ExecuteAsync(new CommandDefinition(
+                sql, new { cutOff = cutOff.ToUnixTimeMilliseconds(), batchSize }, cancellationToken: cancellationToken));
+            total += deleted;
+        }
+        while (deleted == batchSize);
+        return total;
     }
 }

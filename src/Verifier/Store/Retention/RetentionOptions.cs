@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace RegistryIntegrity.Verifier.Store.Retention;
 
 /// <summary>How long the store keeps what only grows. A period of 0 keeps that kind forever.</summary>
-public sealed class RetentionOptions : IValidatableObject
+public sealed class RetentionOptions
 {
     public const string SectionName = "Store:Retention";
 
@@ -30,24 +30,6 @@ public sealed class RetentionOptions : IValidatableObject
     /// <summary>Rows deleted per statement, so that pruning never holds long locks.</summary>
     [Range(100, 100_000)]
     public int BatchSize { get; set; } = 5000;
-
-    /// <summary>
-    /// The store remembers when digests came and went for a day (a walk older than a deletion must not bring the
-    /// manifest back); a deleted manifest's row must outlive that, and anything kept must outlive an interval.
-    /// </summary>
-    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
-    {
-        foreach (var (name, period) in new[]
-                 {
-                     (nameof(VerdictHistory), VerdictHistory), (nameof(ProcessedEvents), ProcessedEvents),
-                     (nameof(DeletedManifests), DeletedManifests), (nameof(Sweeps), Sweeps),
-                 })
-        {
-            if (period != TimeSpan.Zero && period < TimeSpan.FromDays(1))
-                yield return new ValidationResult(
-                    $"{SectionName}:{name} must be 0 (keep forever) or at least 1.00:00:00 (got {period}).", [name]);
-        }
-    }
 
     /// <summary>The cut-off for a retention period at <paramref name="now"/>; null keeps everything.</summary>
     public static DateTimeOffset? CutOff(TimeSpan period, DateTimeOffset now) => period == TimeSpan.Zero ? null : now - period;
