@@ -22,6 +22,9 @@ public sealed class SmallEventsQueue : IAsyncLifetime
         Listener = new KestrelListener(Stack.RabbitMqUri, settings: new Dictionary<string, string>
         {
             [QueueNames.EventsQueueMaxLengthKey] = MaxLength.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The broker refuses (nacks) at once when the queue is full; the generous timeout only keeps a first send on a
+            // loaded machine (1-3 s here) from being answered 503 and then confirmed into the queue anyway.
+            ["Listener:PublishTimeout"] = "00:00:15",
         });
         Listener.StartServer();
         await RabbitMqStack.WaitUntilReadyAsync(Listener, TimeSpan.FromSeconds(30));
