@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MassTransit;
@@ -7,7 +6,6 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.Contracts.RegistryStorage;
-using RegistryIntegrity.Verifier.Cli;
 using RegistryIntegrity.Verifier.Forecast;
 using RegistryIntegrity.Verifier.RegistryStorage;
 
@@ -164,10 +162,10 @@ public sealed class Forecasting_from_the_registry_storage : IDisposable
     {
         _tree.Index("infra/ci", "latest", _tree.Image("infra/ci").Digest);
 
-        var json = await RunAsync("gc-forecast", "--storage-root", _tree.Root, "--mode", "delete-untagged", "--registry-version", "2.8", "--json");
-        var table = await RunAsync("gc-forecast", "--storage-root", _tree.Root, "--mode", "plain");
-        var missing = await RunAsync("gc-forecast", "--storage-root", Path.Combine(_tree.Root, "nowhere"));
-        var both = await RunAsync("gc-forecast", "--storage-root", _tree.Root, "--server", "http://127.0.0.1:1");
+        var json = await Asking_for_a_gc_forecast.RunAsync("gc-forecast", "--storage-root", _tree.Root, "--mode", "delete-untagged", "--registry-version", "2.8", "--json");
+        var table = await Asking_for_a_gc_forecast.RunAsync("gc-forecast", "--storage-root", _tree.Root, "--mode", "plain");
+        var missing = await Asking_for_a_gc_forecast.RunAsync("gc-forecast", "--storage-root", Path.Combine(_tree.Root, "nowhere"));
+        var both = await Asking_for_a_gc_forecast.RunAsync("gc-forecast", "--storage-root", _tree.Root, "--server", "http://127.0.0.1:1");
 
         Assert.True(json.ExitCode == 1, json.Error);
         var document = JsonDocument.Parse(json.Output).RootElement;
@@ -211,13 +209,5 @@ public sealed class Forecasting_from_the_registry_storage : IDisposable
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             File.Delete(database);
         }
-    }
-
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exitCode = await VerifierCommandLine.InvokeAsync(args, new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
     }
 }
