@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 using NpgsqlTypes;
+using RegistryIntegrity.Benchmarks.GcForecast;
 using RegistryIntegrity.TestSupport;
 using RegistryIntegrity.Verifier.Forecast;
 using RegistryIntegrity.Verifier.Store.Dapper;
@@ -10,6 +11,13 @@ using RegistryIntegrity.Verifier.Store.Dapper;
 // per image set, each image with a config and two layers), then the forecast reads the graph and simulates
 // plain and --delete-untagged GC on 2.8.
 //   dotnet run -c Release --project benchmarks/gcforecast -- [manifests, default 1000000]
+// The forecast from the registry's storage instead (StorageBenchmark.cs; a generated tree in a temp dir):
+//   dotnet run -c Release --project benchmarks/gcforecast -- storage [manifests, default 100000]
+if (args.Length > 0 && args[0] == "storage")
+{
+    await StorageBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+    return;
+}
 var manifests = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;
 var sets = manifests / 4;
 await using var stack = await LocalStack.StartAsync(StackServices.Postgres);

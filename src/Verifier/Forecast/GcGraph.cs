@@ -37,7 +37,7 @@ public sealed record GcRepository(
 /// <summary>
 /// The registry's storage as its garbage collector sees it: every repository's manifest revisions and tags, and the
 /// blobs whose data exists (manifests are blobs too). Built from the verdict store (<see cref="StoreGraphSource"/>)
-/// or, exactly, from the registry's storage by a reader that implements <see cref="IGcGraphSource"/>.
+/// or, exactly, from the registry's storage (<see cref="StorageGraphSource"/>).
 /// </summary>
 public sealed record GcGraph(IReadOnlyList<GcRepository> Repositories, IReadOnlySet<string> Blobs);
 
@@ -55,7 +55,7 @@ public sealed record GraphCompleteness(IReadOnlyList<string> Gaps)
 /// </summary>
 public interface IGcGraphSource
 {
-    /// <summary>A short name for reports: <c>store</c>, <c>registry-storage</c>.</summary>
+    /// <summary>A short name for reports: <c>store</c> or <c>storage</c>.</summary>
     string Name { get; }
 
     Task<(GcGraph Graph, GraphCompleteness Completeness)> ReadAsync(CancellationToken cancellationToken);

@@ -87,6 +87,43 @@ public sealed class FileSystemRegistryStorage(string root) : IRegistryStorage
     public IAsyncEnumerable<string> ListLayerLinksAsync(string repository, CancellationToken cancellationToken) =>
         Digests(RegistryStorageLayout.LayersPath(repository), cancellationToken);
 
+    public async IAsyncEnumerable<string> ListBlobsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var blobs = Full(RegistryStorageLayout.Blobs);
+        foreach (var algorithm in StreamSubdirectories(blobs))
+        {
+            foreach (var prefix in StreamSubdirectories(Path.Join(blobs, algorithm)))
+            {
+                foreach (var hex in StreamSubdirectories(Path.Join(blobs, algorithm, prefix)))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var digest = $"{algorithm}:{hex}";
+                    if (ReferenceGrammar.IsDigest(digest) && hex.StartsWith(prefix, StringComparison.Ordinal)
+                        && File.Exists(Full(RegistryStorageLayout.BlobDataPath(digest))))
+                        yield return digest;
+                }
+            }
+        }
+        await Task.CompletedTask;
+    }
+
+    public StorageAnswer<bool> DirectoryExists(string relativePath)
+    {
+        try
+        {
+            var info = new DirectoryInfo(Full(relativePath));
+            if (info.Exists)
+                return StorageAnswer<bool>.Found(true);
+            return File.Exists(info.FullName)
+                ? StorageAnswer<bool>.Unreadable($"{relativePath} is a file, not a directory")
+                : StorageAnswer<bool>.NotFound($"no {relativePath}");
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return StorageAnswer<bool>.Unreadable($"{relativePath} cannot be read: {Describe(e)}");
+        }
+    }
+
     public Task<StorageAnswer<string>> ReadLinkAsync(string relativePath, CancellationToken cancellationToken)
     {
         var path = Full(relativePath);

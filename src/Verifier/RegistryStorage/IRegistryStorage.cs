@@ -47,6 +47,15 @@ public interface IRegistryStorage
     /// <summary>The digests of the repository's layer link directories (<c>_layers/&lt;alg&gt;/&lt;hex&gt;</c>).</summary>
     IAsyncEnumerable<string> ListLayerLinksAsync(string repository, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Every blob whose data file exists (<c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;/data</c>), as distribution's blob
+    /// enumeration (the GC's sweep phase) lists them.
+    /// </summary>
+    IAsyncEnumerable<string> ListBlobsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Whether a directory of the layout exists (present), does not (missing), or cannot be told (unreadable).</summary>
+    StorageAnswer<bool> DirectoryExists(string relativePath);
+
     /// <summary>The digest a link file holds (its relative layout path); unreadable when it holds anything else.</summary>
     Task<StorageAnswer<string>> ReadLinkAsync(string relativePath, CancellationToken cancellationToken);
 

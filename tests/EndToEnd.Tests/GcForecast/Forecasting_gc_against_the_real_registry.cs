@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using RegistryIntegrity.TestSupport;
+using RegistryIntegrity.Verifier.Forecast;
+using RegistryIntegrity.Verifier.RegistryStorage;
 using Xunit.Abstractions;
 
 namespace RegistryIntegrity.EndToEnd.Tests.GcForecast;
@@ -13,7 +15,8 @@ namespace RegistryIntegrity.EndToEnd.Tests.GcForecast;
 /// records it and sweeps, and its forecast for plain GC and for <c>--delete-untagged</c> (GET /v1/gc-forecast) is
 /// compared with what the real <c>docker-registry garbage-collect</c> does to a copy of the same storage, as read by
 /// an independent walk of the storage (<see cref="StorageWalk"/>): the tagged and referenced images it breaks, the
-/// blobs and revisions it removes, and whether it fails. Five small seeds here; RIT_GC_FORECAST_SEEDS=N runs N
+/// blobs and revisions it removes, and whether it fails. The forecast read from that copy of the storage
+/// (<see cref="StorageGraphSource"/>, the exact one) is held to the same comparison. Five small seeds here; RIT_GC_FORECAST_SEEDS=N runs N
 /// (benchmarks/README.md, "GC forecast").
 /// </summary>
 public sealed class Forecasting_gc_against_the_real_registry(ITestOutputHelper output)
@@ -79,10 +82,16 @@ public sealed class Forecasting_gc_against_the_real_registry(ITestOutputHelper o
             var forecast = await product.VerifierApi.GetFromJsonAsync<JsonElement>($"/v1/gc-forecast?mode={mode}&version=2.8");
             var copy = Path.Combine(product.DataDir, $"gc-{seed}-{mode}");
             CopyDirectory(storage, copy);
+            // The exact forecast, read from the very storage the GC is about to run on.
+            var fromStorage = await ForecastFromStorageAsync(copy, deleteUntagged);
             var (exitCode, gcOutput) = await GarbageCollectAsync(product.DataDir, copy, deleteUntagged);
             var after = new StorageWalk(Path.Combine(copy, "docker", "registry", "v2"));
             var label = $"seed {seed} {mode}";
             mismatches.AddRange(Compare(label, forecast, before, after, exitCode, gcOutput));
+            if (fromStorage.GetProperty("source").GetString() != "storage")
+                mismatches.Add($"{label}: the storage forecast says its source is {fromStorage.GetProperty("source")}");
+            mismatches.AddRange(Compare($"{label} from storage", fromStorage, before, after, exitCode, gcOutput));
+            Count(totals, $"storage forecasts compared ({(deleteUntagged ? "-m" : "plain")})", 1);
             var flag = deleteUntagged ? "-m" : "plain";
             Count(totals, $"tagged images broken ({flag})", forecast.GetProperty("summary").GetProperty("taggedImagesBroken").GetInt32());
             Count(totals, $"referenced images broken ({flag})", forecast.GetProperty("summary").GetProperty("referencedImagesBroken").GetInt32());
@@ -208,6 +217,14 @@ public sealed class Forecasting_gc_against_the_real_registry(ITestOutputHelper o
                 await Task.Delay(100);
             }
         }
+    }
+
+    private static async Task<JsonElement> ForecastFromStorageAsync(string root, bool deleteUntagged)
+    {
+        var source = new StorageGraphSource(new FileSystemRegistryStorage(root), maxManifestBytes: 4 * 1024 * 1024);
+        var forecast = await new GcForecastService(source, TimeProvider.System)
+            .ForecastAsync(deleteUntagged ? GcMode.DeleteUntagged : GcMode.Plain, GcVersion.V2_8, CancellationToken.None);
+        return JsonSerializer.SerializeToElement(forecast, new JsonSerializerOptions(JsonSerializerDefaults.Web));
     }
 
     private static async Task<(int ExitCode, string Output)> GarbageCollectAsync(string folder, string root, bool deleteUntagged)

@@ -83,7 +83,8 @@ public sealed class Asking_for_a_gc_forecast : IAsyncLifetime
         Assert.True(badMode.ExitCode == 64, badMode.Error);
     }
 
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    /// <summary>Runs a verb in-process, as the command line does.</summary>
+    internal static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
