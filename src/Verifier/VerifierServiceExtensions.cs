@@ -8,6 +8,7 @@ using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Forecast;
+using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.RegistryStorage;
 using RegistryIntegrity.Verifier.RegistryStorageRemovals;
@@ -97,11 +98,11 @@ public static class VerifierServiceExtensions
     {
         if (!app.Services.GetRequiredService<ApiTokens>().Configured)
             app.Logger.LogWarning("Api:Tokens is not set: anyone who can reach the API can start sweeps.");
-        VerifierMetrics.RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
-        SweepMetrics.RefreshBeforeEachScrape(app.Services.GetRequiredService<ISweepStore>());
+        app.Services.GetRequiredService<VerifierMetrics>().RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
+        app.Services.GetRequiredService<SweepMetrics>().RefreshBeforeEachScrape(app.Services.GetRequiredService<ISweepStore>());
         app.UseManagementPort(app.Configuration);
         app.MapHealthProbes();
-        app.MapMetrics("/metrics");
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<VerifierMetricsRegistry>().Registry);
         app.MapStatusApi();
         app.MapSweepApi();
         app.MapRepairApi();

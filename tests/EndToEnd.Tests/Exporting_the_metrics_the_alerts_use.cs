@@ -17,8 +17,8 @@ public sealed partial class Exporting_the_metrics_the_alerts_use(RunningProduct 
         await product.WaitForSweepAsync(sweep, TimeSpan.FromSeconds(30));
 
         using var http = new HttpClient();
-        var served = await http.GetStringAsync(new Uri(product.Verifier.BaseUri, "/metrics"))
-            + await http.GetStringAsync(new Uri(product.Listener!.BaseUri, "/metrics"));
+        var verifierServed = await http.GetStringAsync(new Uri(product.Verifier.BaseUri, "/metrics"));
+        var served = verifierServed + await http.GetStringAsync(new Uri(product.Listener!.BaseUri, "/metrics"));
         var chart = Path.Combine(RepositoryRoot.Find(), "deploy", "helm", "registry-integrity", "files");
         var used = ProductMetric().Matches(await File.ReadAllTextAsync(Path.Combine(chart, "alerts.yml")) + await File.ReadAllTextAsync(Path.Combine(chart, "dashboard.json")))
             .Select(m => HistogramSuffix().Replace(m.Value, ""))
@@ -31,6 +31,8 @@ public sealed partial class Exporting_the_metrics_the_alerts_use(RunningProduct 
         Assert.NotEmpty(used);
         var missing = used.Where(name => !Regex.IsMatch(served, $@"^{name}(_bucket|_count|_sum)?[{{ ]", RegexOptions.Multiline)).ToList();
         Assert.True(missing.Count == 0, $"not served: {string.Join(", ", missing)}");
+        // The sweep-stale rule joins the Verifier's process_start_time_seconds with its sweep cycle gauge.
+        Assert.Matches("(?m)^process_start_time_seconds [0-9]", verifierServed);
     }
 
     public const string StorageWatcherMetricPrefix = "registry_integrity_storage_watcher_";

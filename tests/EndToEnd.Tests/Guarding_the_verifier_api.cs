@@ -15,8 +15,6 @@ namespace RegistryIntegrity.EndToEnd.Tests;
 
 /// <summary>
 /// The Verifier's API with <c>Api:Tokens</c> set: nobody without a token starts sweeps, and one sweep runs at a time.
-/// In process, here rather than in Verifier.Tests: each in-process Verifier registers process-wide scrape callbacks
-/// that would race with The_verifier_service's metrics assertions there.
 /// </summary>
 public sealed class Guarding_the_verifier_api : IAsyncLifetime
 {

@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using Prometheus;
+using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Store.Dapper;
 
 namespace RegistryIntegrity.Verifier.Forecast;
@@ -12,18 +13,18 @@ namespace RegistryIntegrity.Verifier.Forecast;
 /// </summary>
 public sealed class GcForecastMetrics(
     GcForecastService forecasts, IDbConnectionFactory connections, IOptions<GcForecastOptions> options, VerifierStart start,
-    TimeProvider time, ILogger<GcForecastMetrics> logger) : BackgroundService
+    TimeProvider time, VerifierMetricsRegistry metrics, ILogger<GcForecastMetrics> logger) : BackgroundService
 {
-    private static readonly Gauge BrokenImages = Metrics.CreateGauge(
+    private readonly Gauge _brokenImages = metrics.Factory.CreateGauge(
         "registry_integrity_gc_forecast_broken_images",
         "Tagged images that the next garbage-collect in this mode would leave unpullable (whole today, not after); NaN while the stored graph is incomplete.",
-        "mode", "version");
+        ["mode", "version"]);
 
-    private static readonly Gauge DeletedBlobs = Metrics.CreateGauge(
+    private readonly Gauge _deletedBlobs = metrics.Factory.CreateGauge(
         "registry_integrity_gc_forecast_deleted_blobs", "Blobs the next garbage-collect in this mode would delete, as the store knows them; NaN while incomplete.",
-        "mode", "version");
+        ["mode", "version"]);
 
-    private static readonly Gauge ComputedAt = Metrics.CreateGauge(
+    private readonly Gauge _computedAt = metrics.Factory.CreateGauge(
         "registry_integrity_gc_forecast_timestamp_seconds", "When the GC forecast was last computed.");
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -48,8 +49,8 @@ public sealed class GcForecastMetrics(
                     warnedTooLarge = true;
                     foreach (var mode in new[] { GcMode.Plain, GcMode.DeleteUntagged })
                     {
-                        BrokenImages.WithLabels(GcForecaster.ModeName(mode), GcForecaster.VersionName(version)).Set(double.NaN);
-                        DeletedBlobs.WithLabels(GcForecaster.ModeName(mode), GcForecaster.VersionName(version)).Set(double.NaN);
+                        _brokenImages.WithLabels(GcForecaster.ModeName(mode), GcForecaster.VersionName(version)).Set(double.NaN);
+                        _deletedBlobs.WithLabels(GcForecaster.ModeName(mode), GcForecaster.VersionName(version)).Set(double.NaN);
                     }
                     lastMarker = marker;
                 }
@@ -59,10 +60,10 @@ public sealed class GcForecastMetrics(
                     foreach (var forecast in await forecasts.ForecastAsync([(GcMode.Plain, version), (GcMode.DeleteUntagged, version)], stoppingToken))
                     {
                         var complete = forecast.Result != GcForecast.Incomplete;
-                        BrokenImages.WithLabels(forecast.Mode, forecast.Version).Set(complete ? forecast.Summary.TaggedImagesBroken : double.NaN);
-                        DeletedBlobs.WithLabels(forecast.Mode, forecast.Version).Set(complete ? forecast.Summary.BlobsDeleted : double.NaN);
+                        _brokenImages.WithLabels(forecast.Mode, forecast.Version).Set(complete ? forecast.Summary.TaggedImagesBroken : double.NaN);
+                        _deletedBlobs.WithLabels(forecast.Mode, forecast.Version).Set(complete ? forecast.Summary.BlobsDeleted : double.NaN);
                     }
-                    ComputedAt.Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+                    _computedAt.Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
                     lastMarker = marker;
                     // A forecast that took long is not repeated at once: the store changes all the time on a busy registry.
                     var took = time.GetElapsedTime(started);

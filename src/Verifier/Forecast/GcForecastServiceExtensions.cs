@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.RegistryStorage;
 
 namespace RegistryIntegrity.Verifier.Forecast;
@@ -15,6 +16,7 @@ public static class GcForecastServiceExtensions
             ? new StorageGraphSource(storage, provider.GetRequiredService<IOptions<RegistryStorageOptions>>().Value.MaxManifestBytes)
             : ActivatorUtilities.CreateInstance<StoreGraphSource>(provider));
         services.AddSingleton<GcForecastService>();
+        services.AddVerifierMetricsRegistry();
         services.AddHostedService<GcForecastMetrics>();
         return services;
     }

@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Verifier.Monitoring;
 
 namespace RegistryIntegrity.Verifier.Registry;
 
@@ -14,6 +15,7 @@ public static class RegistryServiceExtensions
         services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>();
         services.AddSystemTime();
+        services.AddVerifierMetricsRegistry();
         services.AddSingleton<RegistryMetrics>();
         services.AddSingleton<RegistryCredentials>();
         services.AddSingleton<RegistryAuthenticator>();

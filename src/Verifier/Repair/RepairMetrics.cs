@@ -1,25 +1,26 @@
 using Prometheus;
+using RegistryIntegrity.Verifier.Monitoring;
 
 namespace RegistryIntegrity.Verifier.Repair;
 
-public sealed class RepairMetrics
+public sealed class RepairMetrics(VerifierMetricsRegistry metrics)
 {
-    private static readonly Counter Repairs = Metrics.CreateCounter(
+    private readonly Counter _repairs = metrics.Factory.CreateCounter(
         "registry_integrity_repairs_total",
         "Broken manifests a repair handled, by result (repaired, still-broken, indeterminate, nothing-to-do; dry runs: repairable, not-repairable).",
-        "result");
+        ["result"]);
 
-    private static readonly Counter CopiedObjects = Metrics.CreateCounter(
-        "registry_integrity_repair_copied_objects_total", "Objects a repair copied into the registry, by kind (blob, manifest).", "kind");
+    private readonly Counter _copiedObjects = metrics.Factory.CreateCounter(
+        "registry_integrity_repair_copied_objects_total", "Objects a repair copied into the registry, by kind (blob, manifest).", ["kind"]);
 
-    private static readonly Counter CopiedBytes = Metrics.CreateCounter(
+    private readonly Counter _copiedBytes = metrics.Factory.CreateCounter(
         "registry_integrity_repair_copied_bytes_total", "Bytes a repair copied into the registry.");
 
-    public void CountRepair(string result) => Repairs.WithLabels(result).Inc();
+    public void CountRepair(string result) => _repairs.WithLabels(result).Inc();
 
     public void CountCopy(RepairObjectKind kind, long bytes)
     {
-        CopiedObjects.WithLabels(kind == RepairObjectKind.Blob ? "blob" : "manifest").Inc();
-        CopiedBytes.Inc(bytes);
+        _copiedObjects.WithLabels(kind == RepairObjectKind.Blob ? "blob" : "manifest").Inc();
+        _copiedBytes.Inc(bytes);
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Hosting.Settings;
+using RegistryIntegrity.Verifier.Monitoring;
 
 namespace RegistryIntegrity.Verifier.Repair;
 
@@ -17,6 +18,7 @@ public static class RepairServiceExtensions
             (warnings ?? Console.Error).WriteLine($"warning: {warning}");
         services.AddOptions<RepairOptions>().BindConfiguration(RepairOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<RepairOptions>, RepairOptionsValidator>();
+        services.AddVerifierMetricsRegistry();
         services.AddSingleton<RepairMetrics>();
         services.AddSingleton<SourceRegistries>();
         services.AddSingleton<ObjectCopier>();

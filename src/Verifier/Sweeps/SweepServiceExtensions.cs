@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Verifier.Monitoring;
 
 namespace RegistryIntegrity.Verifier.Sweeps;
 
@@ -10,6 +11,7 @@ public static class SweepServiceExtensions
     {
         services.AddRabbitMqOptions();
         services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddVerifierMetricsRegistry();
         services.AddSingleton<SweepMetrics>();
         services.AddSingleton<KnownRegistryInstances>();
         services.AddSingleton<QueueAddresses>();

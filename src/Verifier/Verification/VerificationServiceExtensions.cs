@@ -1,4 +1,5 @@
 using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 
 namespace RegistryIntegrity.Verifier.Verification;
@@ -10,6 +11,7 @@ public static class VerificationServiceExtensions
     {
         services.AddRegistryClient();
         services.AddSystemTime();
+        services.AddVerifierMetricsRegistry();
         services.AddSingleton<VerifierMetrics>();
         services.AddTransient<ManifestWalker>();
         services.AddTransient<VerificationService>();

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using RegistryIntegrity.TestSupport;
 using RegistryIntegrity.Verifier.Cli;
+using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Repair;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Sweeps;
@@ -143,7 +144,7 @@ public sealed class Repairing_from_a_source_registry(TwoRegistries registries, I
         Assert.Contains($"repair audit: copied config {image.ConfigDigest}", logs.Text, StringComparison.Ordinal);
         Assert.DoesNotContain($"copied layer {image.LayerDigests[0]}", logs.Text, StringComparison.Ordinal);
         using var metrics = new MemoryStream();
-        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(metrics);
+        await services.GetRequiredService<VerifierMetricsRegistry>().Registry.CollectAndExportAsTextAsync(metrics);
         var exported = System.Text.Encoding.UTF8.GetString(metrics.ToArray());
         Assert.Contains("registry_integrity_repairs_total{result=\"still-broken\"}", exported, StringComparison.Ordinal);
         Assert.Contains("registry_integrity_repair_copied_objects_total{kind=\"blob\"}", exported, StringComparison.Ordinal);

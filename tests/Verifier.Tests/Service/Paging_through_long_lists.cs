@@ -23,8 +23,7 @@ public sealed class Paging_through_long_lists : IAsyncLifetime
     private HttpClient _http = null!;
     private static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
 
-    // Only the API over the real store and registry client: the whole service would add its scrape callbacks
-    // to the process-wide Prometheus registry, beside those of the other service tests.
+    // Only the API over the real store and registry client.
     public async Task InitializeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();

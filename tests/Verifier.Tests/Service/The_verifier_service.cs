@@ -18,7 +18,7 @@ namespace RegistryIntegrity.Verifier.Tests.Service;
 /// <summary>
 /// The Verifier service as composed by Program, against its own real registry, with MassTransit's
 /// in-memory harness in place of RabbitMQ (consumer logic; the RabbitMQ path is proven end to end).
-/// One app for the whole class: the Prometheus registry is process-wide.
+/// One app for the whole class.
 /// </summary>
 public sealed class VerifierApp : IAsyncLifetime
 {

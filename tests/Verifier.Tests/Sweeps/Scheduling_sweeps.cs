@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Verdicts;
@@ -33,7 +34,8 @@ public sealed class Scheduling_sweeps
         var services = new ServiceCollection().AddSingleton(counting.Store).BuildServiceProvider();
         var time = new FakeTimeProvider(T0);
         var options = Options.Create(new SweepOptions { RequestsPerSecondBudget = 1, MinimumCycle = TimeSpan.FromMinutes(5) });
-        var scheduler = new SweepScheduler(services.GetRequiredService<IServiceScopeFactory>(), options, new SweepMetrics(), time, NullLogger<SweepScheduler>.Instance);
+        using var metrics = new VerifierMetricsRegistry();
+        var scheduler = new SweepScheduler(services.GetRequiredService<IServiceScopeFactory>(), options, new SweepMetrics(metrics), time, NullLogger<SweepScheduler>.Instance);
 
         for (var tick = 0; tick <= 40; tick++)
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.Verification;
 
@@ -16,7 +17,8 @@ public sealed class Sharing_a_probe_cache
         using var registry = new RegistryHoldingTheFirstRequest();
         using var http = new HttpClient(registry) { BaseAddress = new Uri("http://registry.invalid/") };
         var options = Options.Create(new RegistryOptions { BaseUrl = http.BaseAddress, BlobCheck = BlobCheckMethod.Head });
-        var probes = new RegistryProbeCache(new RegistryClient(http, options, new RegistryMetrics()), "team/app", TimeProvider.System);
+        using var metrics = new VerifierMetricsRegistry();
+        var probes = new RegistryProbeCache(new RegistryClient(http, options, new RegistryMetrics(metrics)), "team/app", TimeProvider.System);
 
         var results = await Task.WhenAll(
             Task.Run(() => probes.CheckBlobAsync(Layer, 10, CancellationToken.None)),

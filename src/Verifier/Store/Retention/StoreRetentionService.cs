@@ -1,15 +1,17 @@
 using Microsoft.Extensions.Options;
 using Prometheus;
+using RegistryIntegrity.Verifier.Monitoring;
 
 namespace RegistryIntegrity.Verifier.Store.Retention;
 
 /// <summary>Prunes the verdict store on <see cref="RetentionOptions.Interval"/>, the first time one interval after start.</summary>
 public sealed class StoreRetentionService(
-    IStoreRetention retention, IOptions<StoreOptions> options, TimeProvider time, ILogger<StoreRetentionService> logger)
+    IStoreRetention retention, IOptions<StoreOptions> options, TimeProvider time, VerifierMetricsRegistry metrics,
+    ILogger<StoreRetentionService> logger)
     : BackgroundService
 {
-    private static readonly Counter Pruned = Metrics.CreateCounter(
-        "registry_integrity_store_pruned_rows_total", "Rows the retention settings removed from the verdict store, by table.", "table");
+    private readonly Counter _pruned = metrics.Factory.CreateCounter(
+        "registry_integrity_store_pruned_rows_total", "Rows the retention settings removed from the verdict store, by table.", ["table"]);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,11 +37,11 @@ public sealed class StoreRetentionService(
             RetentionOptions.CutOff(settings.VerdictHistory, now), RetentionOptions.CutOff(settings.ProcessedEvents, now),
             RetentionOptions.CutOff(settings.DeletedManifests, now), RetentionOptions.CutOff(settings.Sweeps, now)),
             settings.BatchSize, cancellationToken);
-        Pruned.WithLabels("verdict_history").Inc(pruned.VerdictHistory);
-        Pruned.WithLabels("processed_events").Inc(pruned.ProcessedEvents);
-        Pruned.WithLabels("manifests").Inc(pruned.DeletedManifests);
-        Pruned.WithLabels("manifest_references").Inc(pruned.References);
-        Pruned.WithLabels("sweeps").Inc(pruned.Sweeps);
+        _pruned.WithLabels("verdict_history").Inc(pruned.VerdictHistory);
+        _pruned.WithLabels("processed_events").Inc(pruned.ProcessedEvents);
+        _pruned.WithLabels("manifests").Inc(pruned.DeletedManifests);
+        _pruned.WithLabels("manifest_references").Inc(pruned.References);
+        _pruned.WithLabels("sweeps").Inc(pruned.Sweeps);
         if (pruned.Total > 0)
             logger.LogInformation(
                 "Pruned the store: {History} history rows, {Events} processed events, {Manifests} deleted manifests with {References} references, {Sweeps} sweeps",
