@@ -380,12 +380,12 @@ public abstract class Random_histories_against_the_real_registry(ITestOutputHelp
 }
 
 /// <summary>
-/// Seeds 1, 3, 4 and 5 in CI (4 and 5 found the re-push-after-delete wrong verdict); RIT_MODEL_SEEDS="1,2,3,..."
-/// runs others for a soak. The seeds alternate between the two classes, which run at once.
+/// Seeds 4 and 5 in CI (they found the re-push-after-delete wrong verdict; more seeds took the suite past its time
+/// budget); RIT_MODEL_SEEDS="1,2,3,..." runs others for a soak. The seeds alternate between the two classes, which run at once.
 /// </summary>
 internal static class ModelSeeds
 {
-    private static readonly int[] Seeds = (Environment.GetEnvironmentVariable("RIT_MODEL_SEEDS") ?? "1,3,4,5")
+    private static readonly int[] Seeds = (Environment.GetEnvironmentVariable("RIT_MODEL_SEEDS") ?? "4,5")
         .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
 
     public static IEnumerable<object[]> Part(int part) => Seeds.Where((_, i) => i % 2 == part).Select(seed => new object[] { seed });
