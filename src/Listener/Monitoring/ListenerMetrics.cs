@@ -1,4 +1,5 @@
 using Prometheus;
+using RegistryIntegrity.Hosting;
 
 namespace RegistryIntegrity.Listener.Monitoring;
 
@@ -15,19 +16,13 @@ public static class EventOutcomes
 /// two Listeners in one process, as in tests, never share counters. MassTransit's meters are
 /// exported into the same registry (as <c>masstransit_messaging_masstransit_*</c>).
 /// </summary>
-/// <remarks>
-/// prometheus-net's meter adapter keeps instrument names in a static table that a disposed adapter
-/// clears: with several Listeners in one process, MassTransit's meters are reliable only in the
-/// one started last. A deployed Listener is alone in its process.
-/// </remarks>
 public sealed class ListenerMetrics : IDisposable
 {
-    private readonly IDisposable _meterAdapter;
+    private readonly ServiceMetricsRegistry _metrics = new(instrument => instrument.Meter.Name == "MassTransit");
 
     public ListenerMetrics()
     {
-        Registry = Metrics.NewCustomRegistry();
-        var factory = Metrics.WithCustomRegistry(Registry);
+        var factory = _metrics.Factory;
 
         Events = factory.CreateCounter(
             "registry_integrity_listener_events_total",
@@ -55,18 +50,9 @@ public sealed class ListenerMetrics : IDisposable
         LastSourceInstanceChange = factory.CreateGauge(
             "registry_integrity_listener_last_source_instance_change_timestamp_seconds",
             "Unix time at which the Listener first saw the newest registry instance id.");
-
-        DotNetStats.Register(Registry);
-        _meterAdapter = MeterAdapter.StartListening(new MeterAdapterOptions
-        {
-            Registry = Registry,
-            // prometheus-net 8.2.1 ignores Registry and writes to the default registry unless the factory is given too.
-            MetricFactory = factory,
-            InstrumentFilterPredicate = instrument => instrument.Meter.Name == "MassTransit",
-        });
     }
 
-    public CollectorRegistry Registry { get; }
+    public CollectorRegistry Registry => _metrics.Registry;
 
     public Counter Events { get; }
 
@@ -84,5 +70,5 @@ public sealed class ListenerMetrics : IDisposable
 
     public Gauge LastSourceInstanceChange { get; }
 
-    public void Dispose() => _meterAdapter.Dispose();
+    public void Dispose() => _metrics.Dispose();
 }
