@@ -90,13 +90,13 @@ public sealed partial class RabbitMqQuarantine : IQuarantine, IAsyncDisposable
         }
     }
 
+    /// <summary>Why the last <see cref="TryConnectAsync"/> failed (null after a success).</summary>
+    public Exception? LastConnectFailure { get; private set; }
+
     /// <summary>
     /// Whether the broker takes a connection and the quarantine queue exists: opens both if needed,
     /// so it also tells when a broker that was down is back.
     /// </summary>
-    /// <summary>Why the last <see cref="TryConnectAsync"/> failed (null after a success).</summary>
-    public Exception? LastConnectFailure { get; private set; }
-
     public async Task<bool> TryConnectAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
