@@ -82,18 +82,23 @@ public sealed class Watching_the_registry_storage(WatchedProduct product, ITestO
         foreach (var child in index.Children)
             await registry.TagAsync(index.Repository, child.Digest, child.MediaType, $"latest-{child.Platform.Replace('/', '-')}");
         await product.WaitForVerdictAsync(index.Repository, index.Digest, "healthy", TimeSpan.FromSeconds(30));
+        var amd64 = index.Children.Single(c => c.Platform == "linux/amd64");
+        await using var store = product.OpenStore();
+        // The removal is recorded with the digest the verdict store knows for the tag, so the tag's push event must
+        // have been processed first (the index's verdict can be healthy before it: CI failed on that order).
+        var known = await WaitForAsync(() => store.QuerySingleOrDefaultAsync<string?>(
+            "SELECT digest FROM tags WHERE repository = @repository AND tag = 'latest-linux-amd64'", new { repository = index.Repository }),
+            TimeSpan.FromSeconds(30));
+        Assert.Equal(amd64.Digest, known);
         var quiet = await product.WaitForNoSweepRunningAsync(TimeSpan.FromSeconds(60));
 
         // The cleanup script removes one per-platform tag's directory. That alone breaks nothing, but is recorded.
-        var amd64 = index.Children.Single(c => c.Platform == "linux/amd64");
         Directory.Delete(product.TagDirectory(index.Repository, "latest-linux-amd64"), recursive: true);
-        await using (var store = product.OpenStore())
-        {
-            var recorded = await WaitForAsync(() => store.QuerySingleOrDefaultAsync<string?>(
-                "SELECT digest FROM registry_storage_tag_removals WHERE repository = @repository AND tag = 'latest-linux-amd64'", new { repository = index.Repository }),
-                TimeSpan.FromSeconds(5));
-            Assert.Equal(amd64.Digest, recorded);
-        }
+        var recorded = await WaitForAsync(() => store.QuerySingleOrDefaultAsync<string?>(
+            "SELECT digest FROM registry_storage_tag_removals WHERE repository = @repository AND tag = 'latest-linux-amd64'", new { repository = index.Repository }),
+            TimeSpan.FromSeconds(5));
+        Assert.True(recorded == amd64.Digest,
+            $"tag removal recorded with {recorded ?? "nothing"}, not {amd64.Digest}\n--- watcher ---\n{product.Watcher.Output}\n--- verifier ---\n{product.Verifier.Output}");
         Assert.DoesNotContain(index.Repository, await product.BrokenRepositoriesAsync());
 
         // Then the scheduled GC: the now untagged amd64 image goes, and the index with it.
