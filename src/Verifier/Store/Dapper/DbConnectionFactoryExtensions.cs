@@ -5,14 +5,6 @@ namespace RegistryIntegrity.Verifier.Store.Dapper;
 
 internal static class DbConnectionFactoryExtensions
 {
-    public static async Task InTransactionAsync(this IDbConnectionFactory connections, Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await work(connection, transaction);
-        await transaction.CommitAsync(cancellationToken);
-    }
-
     /// <summary>Runs a <c>DELETE ... LIMIT @batchSize</c> with <c>@cutOff</c> until it deletes less than a batch; each batch commits on its own.</summary>
     /// <returns>How many rows were deleted.</returns>
     public static async Task<long> DeleteInBatchesAsync(this IDbConnectionFactory connections, string sql, DateTimeOffset cutOff, int batchSize, CancellationToken cancellationToken)
