@@ -62,13 +62,7 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
                     walk.Subjects.Select(s => new { repository = walk.Repository, digest = s.Key, subject = s.Value }),
                     transaction);
                 // A manifest's references are part of its digest: a walk of any age records them truly.
-                await connection.ExecuteAsync("""
-                    INSERT INTO manifest_references (repository, parent_digest, child_digest, kind)
-                    VALUES (@repository, @Parent, @Child, @kind)
-                    ON CONFLICT (repository, parent_digest, child_digest) DO NOTHING
-                    """,
-                    walk.Edges.Select(e => new { repository = walk.Repository, e.Parent, e.Child, kind = e.Kind.ToString() }),
-                    transaction);
+                await InsertReferencesAsync(connection, transaction, walk.Repository, walk.Edges);
                 if (tag is not null)
                     await UpsertTagAsync(connection, transaction, walk.Repository, tag, walk.Digest, now);
             }
@@ -319,6 +313,32 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
                 deleted_ms = CASE WHEN manifests.deleted_ms <= excluded.seen_ms THEN NULL ELSE manifests.deleted_ms END,
                 seen_ms = CASE WHEN manifests.seen_ms > excluded.seen_ms THEN manifests.seen_ms ELSE excluded.seen_ms END
             """, new { repository, digest, mediaType, now }, transaction);
+
+    private const int ReferencesPerStatement = 100;
+
+    /// <summary>
+    /// Edges in statements of <see cref="ReferencesPerStatement"/> rows, not one statement per edge: an index walk
+    /// has ~20 edges, and one statement each was the largest part of a sweep's store work (benchmarks/fsck).
+    /// </summary>
+    private static async Task InsertReferencesAsync(DbConnection connection, DbTransaction transaction, string repository, IReadOnlyList<Edge> edges)
+    {
+        foreach (var chunk in edges.Chunk(ReferencesPerStatement))
+        {
+            var parameters = new DynamicParameters(new { repository });
+            var rows = new System.Text.StringBuilder();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                rows.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture, $"(@repository, @p{i}, @c{i}, @k{i})");
+                parameters.Add($"p{i}", chunk[i].Parent);
+                parameters.Add($"c{i}", chunk[i].Child);
+                parameters.Add($"k{i}", chunk[i].Kind.ToString());
+            }
+            await connection.ExecuteAsync($"""
+                INSERT INTO manifest_references (repository, parent_digest, child_digest, kind) VALUES {rows}
+                ON CONFLICT (repository, parent_digest, child_digest) DO NOTHING
+                """, parameters, transaction);
+        }
+    }
 
     /// <summary>The tag as resolved at <paramref name="now"/>, unless a later listing or push already said otherwise.</summary>
     private static async Task UpsertTagAsync(DbConnection connection, DbTransaction transaction, string repository, string tag, string digest, long now)
