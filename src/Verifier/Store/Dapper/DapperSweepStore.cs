@@ -18,41 +18,39 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
     private const string CompleteWhenDone =
         "completed_ms = CASE WHEN completed_ms IS NULL AND repositories_total IS NOT NULL AND repositories_done >= repositories_total THEN @now ELSE completed_ms END";
 
-    public async Task StartSweepAsync(Guid id, string trigger, DateTimeOffset startedAt, CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(
+    public Task StartSweepAsync(Guid id, string trigger, DateTimeOffset startedAt, CancellationToken cancellationToken) =>
+        connections.InTransactionAsync((connection, transaction) => connection.ExecuteAsync(
             "INSERT INTO sweeps (id, trigger_name, started_ms) VALUES (@id, @trigger, @now) ON CONFLICT (id) DO NOTHING",
-            new { id = id.ToString(), trigger, now = startedAt.ToUnixTimeMilliseconds() });
-    }
+            new { id = id.ToString(), trigger, now = startedAt.ToUnixTimeMilliseconds() }, transaction), cancellationToken);
 
     public async Task<SweepProgress> SetEnumeratedAsync(Guid id, int repositories, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(
-            "UPDATE sweeps SET repositories_total = @repositories, enumerated_ms = @now WHERE id = @id",
-            new { id = id.ToString(), repositories, now = at.ToUnixTimeMilliseconds() });
-        await connection.ExecuteAsync($"UPDATE sweeps SET {CompleteWhenDone} WHERE id = @id", new { id = id.ToString(), now = at.ToUnixTimeMilliseconds() });
+        await connections.InTransactionAsync(async (connection, transaction) =>
+        {
+            await connection.ExecuteAsync(
+                "UPDATE sweeps SET repositories_total = @repositories, enumerated_ms = @now WHERE id = @id",
+                new { id = id.ToString(), repositories, now = at.ToUnixTimeMilliseconds() }, transaction);
+            await connection.ExecuteAsync($"UPDATE sweeps SET {CompleteWhenDone} WHERE id = @id", new { id = id.ToString(), now = at.ToUnixTimeMilliseconds() }, transaction);
+        }, cancellationToken);
         return (await GetSweepAsync(id, cancellationToken))!;
     }
 
-    public async Task FailSweepAsync(Guid id, string catalogError, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(
+    public Task FailSweepAsync(Guid id, string catalogError, DateTimeOffset at, CancellationToken cancellationToken) =>
+        connections.InTransactionAsync((connection, transaction) => connection.ExecuteAsync(
             "UPDATE sweeps SET catalog_error = @catalogError, enumerated_ms = @now WHERE id = @id",
-            new { id = id.ToString(), catalogError, now = at.ToUnixTimeMilliseconds() });
-    }
+            new { id = id.ToString(), catalogError, now = at.ToUnixTimeMilliseconds() }, transaction), cancellationToken);
 
     public async Task<SweepProgress> RepositoryDoneAsync(Guid id, int manifestsChecked, int tagsSeen, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync("""
-            UPDATE sweeps SET repositories_done = repositories_done + 1, manifests_checked = manifests_checked + @manifestsChecked,
-                              tags_seen = tags_seen + @tagsSeen
-            WHERE id = @id
-            """, new { id = id.ToString(), manifestsChecked, tagsSeen });
-        await connection.ExecuteAsync($"UPDATE sweeps SET {CompleteWhenDone} WHERE id = @id", new { id = id.ToString(), now = at.ToUnixTimeMilliseconds() });
+        await connections.InTransactionAsync(async (connection, transaction) =>
+        {
+            await connection.ExecuteAsync("""
+                UPDATE sweeps SET repositories_done = repositories_done + 1, manifests_checked = manifests_checked + @manifestsChecked,
+                                  tags_seen = tags_seen + @tagsSeen
+                WHERE id = @id
+                """, new { id = id.ToString(), manifestsChecked, tagsSeen }, transaction);
+            await connection.ExecuteAsync($"UPDATE sweeps SET {CompleteWhenDone} WHERE id = @id", new { id = id.ToString(), now = at.ToUnixTimeMilliseconds() }, transaction);
+        }, cancellationToken);
         return (await GetSweepAsync(id, cancellationToken))!;
     }
 
@@ -95,15 +93,12 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
     }
 
     /// <param name="tagsMissing">The listing answered 404 NAME_UNKNOWN: no <c>_manifests/tags</c>.</param>
-    public async Task RecordTagDirectoryAsync(string repository, bool tagsMissing, DateTimeOffset listedAt, CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition("""
+    public Task RecordTagDirectoryAsync(string repository, bool tagsMissing, DateTimeOffset listedAt, CancellationToken cancellationToken) =>
+        connections.InTransactionAsync((connection, transaction) => connection.ExecuteAsync("""
             INSERT INTO tag_directories (repository, tags_missing, listed_ms) VALUES (@repository, @missing, @listed)
             ON CONFLICT (repository) DO UPDATE SET tags_missing = excluded.tags_missing, listed_ms = excluded.listed_ms
             WHERE tag_directories.listed_ms <= excluded.listed_ms
-            """, new { repository, missing = tagsMissing ? 1 : 0, listed = listedAt.ToUnixTimeMilliseconds() }, cancellationToken: cancellationToken));
-    }
+            """, new { repository, missing = tagsMissing ? 1 : 0, listed = listedAt.ToUnixTimeMilliseconds() }, transaction), cancellationToken);
 
     public async Task<long> CountRepositoriesAsync(CancellationToken cancellationToken)
     {
@@ -183,10 +178,11 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
 
     public async Task<bool> RecordInstanceAsync(string instanceId, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync(
+        var inserted = 0;
+        await connections.InTransactionAsync(async (connection, transaction) => inserted = await connection.ExecuteAsync(
             "INSERT INTO registry_instances (instance_id, first_seen_ms) VALUES (@instanceId, @now) ON CONFLICT (instance_id) DO NOTHING",
-            new { instanceId, now = at.ToUnixTimeMilliseconds() }) == 1;
+            new { instanceId, now = at.ToUnixTimeMilliseconds() }, transaction), cancellationToken);
+        return inserted == 1;
     }
 
     public async Task<long> CountInventoryAsync(CancellationToken cancellationToken)
