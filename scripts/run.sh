@@ -12,6 +12,15 @@ RABBITMQ_PORT=${RABBITMQ_PORT:-35672}
 REGISTRY_PORT=${REGISTRY_PORT:-55000}
 export LISTENER_URL=http://127.0.0.1:$LISTENER_PORT/v1/events RABBITMQ_PORT REGISTRY_PORT
 
+# A Listener or Verifier left over from an earlier run would answer the readiness checks below in place of the new ones.
+for port in "$LISTENER_PORT" "$VERIFIER_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port on 127.0.0.1 is already in use (an earlier run still going?); stop it, or choose LISTENER_PORT / VERIFIER_PORT" >&2
+    command -v ss >/dev/null && ss -ltnpH "sport = :$port" >&2 || true
+    exit 1
+  fi
+done
+
 scripts/stack.sh up
 dotnet build Listener.sln -c Release -v quiet -nologo
 
@@ -40,6 +49,10 @@ pids+=($!)
 for url in "http://127.0.0.1:$LISTENER_PORT/healthz/ready" "http://127.0.0.1:$VERIFIER_PORT/healthz/ready"; do
   for _ in $(seq 1 120); do curl -fsS -o /dev/null "$url" 2>/dev/null && break; sleep 0.5; done
   curl -fsS -o /dev/null "$url" || { echo "not ready: $url (logs in $STACK_DIR)"; exit 1; }
+done
+# Ready, and still ours: a service that could not bind its port has exited by now.
+for pid in "${pids[@]}"; do
+  kill -0 "$pid" 2>/dev/null || { echo "a service exited at start (logs in $STACK_DIR)" >&2; exit 1; }
 done
 
 cat <<INFO
