@@ -21,7 +21,7 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
         await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
     }
 
-    private static readonly TimeSpan DigestChangesKept = TimeSpan.FromDays(1);
+    internal static readonly TimeSpan DigestChangesKept = TimeSpan.FromDays(1);
 
     public async Task<bool> SaveWalkAsync(WalkResult walk, DateTimeOffset checkedAt, string? tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken)
     {
@@ -69,7 +69,14 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
                     """,
                     walk.Edges.Select(e => new { repository = walk.Repository, e.Parent, e.Child, kind = e.Kind.ToString() }),
                     transaction);
-                if (tag is not null)
+            }
+            if (tag is not null)
+            {
+                // Ordered by the push event's time (capped at our clock), not the walk's: a late push never outranks a later delete.
+                var (pushedAt, clock) = (processedEvent?.OccurredAt ?? checkedAt, time.GetUtcNow());
+                var pushedMs = (pushedAt < clock ? pushedAt : clock).ToUnixTimeMilliseconds();
+                await TagChanges.FillRemovedTagDigestAsync(connection, transaction, walk.Repository, tag, walk.Digest, pushedMs);
+                if (!walk.RootMissing && await TagChanges.RecordPushAsync(connection, transaction, walk.Repository, tag, pushedMs))
                     await UpsertTagAsync(connection, transaction, walk.Repository, tag, walk.Digest, now);
             }
             await connection.ExecuteAsync("""
@@ -113,11 +120,14 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
                 await DapperEventLog.InsertAsync(connection, transaction, processedEvent, deletedAt.ToUnixTimeMilliseconds());
         }, cancellationToken);
 
-    public Task DeleteTagAsync(string repository, string tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken) =>
+    public Task DeleteTagAsync(string repository, string tag, DateTimeOffset deletedAt, ProcessedEvent? processedEvent, CancellationToken cancellationToken) =>
         InTransactionAsync(async (connection, transaction) =>
         {
-            await connection.ExecuteAsync("DELETE FROM tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
-            await connection.ExecuteAsync("DELETE FROM dangling_tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
+            if (await TagChanges.RecordDeletionAsync(connection, transaction, repository, tag, deletedAt.ToUnixTimeMilliseconds()))
+            {
+                await connection.ExecuteAsync("DELETE FROM tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
+                await connection.ExecuteAsync("DELETE FROM dangling_tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
+            }
             if (processedEvent is not null)
                 await DapperEventLog.InsertAsync(connection, transaction, processedEvent, time.GetUtcNow().ToUnixTimeMilliseconds());
         }, cancellationToken);
