@@ -1,3 +1,4 @@
+using Dapper;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.RegistryStorageRemovals;
 using RegistryIntegrity.Verifier.Store;
@@ -67,6 +68,41 @@ public abstract class Ordering_a_tags_push_and_delete
         Assert.Equal(Other, await verdicts.ResolveTagAsync(Repo, "v1", default));
         Assert.Equal(["v1"], (await verdicts.GetManifestAsync(Repo, Other, default))!.Tags);
         Assert.Empty((await verdicts.GetManifestAsync(Repo, Index, default))!.Tags);
+    }
+
+    [Fact]
+    public async Task A_push_and_a_delete_of_one_tag_processed_at_once_end_as_their_event_times_say()
+    {
+        var (verdicts, _, _) = await CreateStoresAsync();
+        // Competing consumers: the two transactions race; whichever commits first, the newer event decides.
+        for (var round = 0; round < 10; round++)
+        {
+            var tag = $"late-push-{round}";
+            await Task.WhenAll(
+                verdicts.DeleteTagAsync(Repo, tag, T2, null, default),
+                verdicts.SaveWalkAsync(Healthy(Index), T3, tag, Push(T1), default));
+            Assert.Null(await verdicts.ResolveTagAsync(Repo, tag, default));
+
+            tag = $"late-delete-{round}";
+            await Task.WhenAll(
+                verdicts.DeleteTagAsync(Repo, tag, T2, null, default),
+                verdicts.SaveWalkAsync(Healthy(Index), T3, tag, Push(T3), default));
+            Assert.Equal(Index, await verdicts.ResolveTagAsync(Repo, tag, default));
+        }
+    }
+
+    [Fact]
+    public async Task A_tags_tombstone_is_kept_for_a_day_like_a_digests_changes()
+    {
+        var connections = await CreateDatabaseAsync();
+        var verdicts = new DapperVerdictStore(connections, TimeProvider.System);
+        await verdicts.DeleteTagAsync(Repo, "old", T0, null, default);
+        await verdicts.DeleteTagAsync(Repo, "recent", T0.AddHours(23), null, default);
+
+        await verdicts.DeleteTagAsync(Repo, "v1", T0.AddDays(1).AddMinutes(1), null, default);
+
+        await using var connection = await connections.OpenAsync(default);
+        Assert.Equal(["recent", "v1"], await connection.QueryAsync<string>("SELECT tag FROM tag_changes ORDER BY tag"));
     }
 
     [Fact]
