@@ -21,8 +21,6 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
         await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
     }
 
-    internal static readonly TimeSpan DigestChangesKept = TimeSpan.FromDays(1);
-
     public async Task<bool> SaveWalkAsync(WalkResult walk, DateTimeOffset checkedAt, string? tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken)
     {
         var saved = true;
@@ -92,19 +90,8 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
     public Task RecordPushAsync(string repository, string digest, DateTimeOffset at, CancellationToken cancellationToken) =>
         InTransactionAsync((connection, transaction) => RecordChangeAsync(connection, transaction, repository, digest, at, deleted: false), cancellationToken);
 
-    private static async Task RecordChangeAsync(DbConnection connection, DbTransaction transaction, string repository, string digest, DateTimeOffset at, bool deleted)
-    {
-        var changed = at.ToUnixTimeMilliseconds();
-        var column = deleted ? "deleted_ms" : "pushed_ms";
-        await connection.ExecuteAsync($"""
-            INSERT INTO digest_changes (repository, digest, {column}, changed_ms) VALUES (@repository, @digest, @changed, @changed)
-            ON CONFLICT (repository, digest) DO UPDATE SET
-                {column} = CASE WHEN digest_changes.{column} > excluded.{column} THEN digest_changes.{column} ELSE excluded.{column} END,
-                changed_ms = CASE WHEN digest_changes.changed_ms > excluded.changed_ms THEN digest_changes.changed_ms ELSE excluded.changed_ms END
-            """, new { repository, digest, changed }, transaction);
-        await connection.ExecuteAsync(
-            "DELETE FROM digest_changes WHERE changed_ms < @oldest", new { oldest = (at - DigestChangesKept).ToUnixTimeMilliseconds() }, transaction);
-    }
+    private static Task RecordChangeAsync(DbConnection connection, DbTransaction transaction, string repository, string digest, DateTimeOffset at, bool deleted) =>
+        ChangeTimes.RecordAsync(connection, transaction, "digest_changes", "digest", repository, digest, deleted, at.ToUnixTimeMilliseconds());
 
     public Task MarkDeletedAsync(string repository, string digest, DateTimeOffset deletedAt, ProcessedEvent? processedEvent, CancellationToken cancellationToken) =>
         InTransactionAsync(async (connection, transaction) =>

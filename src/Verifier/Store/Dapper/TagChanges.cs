@@ -10,16 +10,13 @@ namespace RegistryIntegrity.Verifier.Store.Dapper;
 /// </summary>
 internal static class TagChanges
 {
-    /// <summary>As long as <c>digest_changes</c> keeps its entries: a redelivery later than that is left to the next sweep.</summary>
-    public static readonly TimeSpan Kept = DapperVerdictStore.DigestChangesKept;
-
     /// <summary>Records a push of the tag at <paramref name="pushedMs"/>.</summary>
     /// <returns>True when the tag now points where this push says: no deletion or other push of the tag is as new.</returns>
     public static async Task<bool> RecordPushAsync(DbConnection connection, DbTransaction transaction, string repository, string tag, long pushedMs)
     {
         // The upsert locks the row until the transaction ends (SQLite's transaction holds the database), so what is
         // read next cannot change before the tag itself is written.
-        var (pushed, deleted) = await RecordAsync(connection, transaction, repository, tag, "pushed_ms", pushedMs);
+        var (pushed, deleted) = await RecordAsync(connection, transaction, repository, tag, deleted: false, pushedMs);
         return pushed == pushedMs && !(deleted >= pushedMs);
     }
 
@@ -27,7 +24,7 @@ internal static class TagChanges
     /// <returns>True when the tag's row goes: it was not pushed again after this deletion.</returns>
     public static async Task<bool> RecordDeletionAsync(DbConnection connection, DbTransaction transaction, string repository, string tag, long deletedMs)
     {
-        var (pushed, _) = await RecordAsync(connection, transaction, repository, tag, "deleted_ms", deletedMs);
+        var (pushed, _) = await RecordAsync(connection, transaction, repository, tag, deleted: true, deletedMs);
         return !(pushed > deletedMs);
     }
 
@@ -49,16 +46,9 @@ internal static class TagChanges
             """, new { repository, tag, digest, pushedMs }, transaction);
 
     private static async Task<(long? Pushed, long? Deleted)> RecordAsync(
-        DbConnection connection, DbTransaction transaction, string repository, string tag, string column, long at)
+        DbConnection connection, DbTransaction transaction, string repository, string tag, bool deleted, long at)
     {
-        await connection.ExecuteAsync($"""
-            INSERT INTO tag_changes (repository, tag, {column}, changed_ms) VALUES (@repository, @tag, @at, @at)
-            ON CONFLICT (repository, tag) DO UPDATE SET
-                {column} = CASE WHEN tag_changes.{column} > excluded.{column} THEN tag_changes.{column} ELSE excluded.{column} END,
-                changed_ms = CASE WHEN tag_changes.changed_ms > excluded.changed_ms THEN tag_changes.changed_ms ELSE excluded.changed_ms END
-            """, new { repository, tag, at }, transaction);
-        await connection.ExecuteAsync(
-            "DELETE FROM tag_changes WHERE changed_ms < @oldest", new { oldest = at - (long)Kept.TotalMilliseconds }, transaction);
+        await ChangeTimes.RecordAsync(connection, transaction, "tag_changes", "tag", repository, tag, deleted, at);
         return await connection.QuerySingleAsync<(long?, long?)>(
             "SELECT pushed_ms, deleted_ms FROM tag_changes WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
     }
