@@ -4,13 +4,16 @@ using RegistryIntegrity.Verifier.Store;
 
 namespace RegistryIntegrity.Verifier.Consumers;
 
-public sealed class TagDeletedConsumer(IVerdictStore store, IEventLog eventLog) : IConsumer<TagDeleted>
+public sealed class TagDeletedConsumer(IVerdictStore store, IEventLog eventLog, TimeProvider time) : IConsumer<TagDeleted>
 {
     public async Task Consume(ConsumeContext<TagDeleted> context)
     {
         var message = context.Message;
         if (!context.IsReplay() && await eventLog.IsProcessedAsync(message.EventId, context.CancellationToken))
             return;
-        await store.DeleteTagAsync(message.Repository, message.Tag, ProcessedEvent.From(message), context.CancellationToken);
+        // When the registry deleted it, not when we heard: a push event from before it, delivered late, does not undo it.
+        var now = time.GetUtcNow();
+        var deletedAt = message.OccurredAt < now ? message.OccurredAt : now;
+        await store.DeleteTagAsync(message.Repository, message.Tag, deletedAt, ProcessedEvent.From(message), context.CancellationToken);
     }
 }

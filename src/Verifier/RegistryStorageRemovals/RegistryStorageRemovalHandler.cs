@@ -29,7 +29,7 @@ public sealed class RegistryStorageRemovalHandler(
         var tags = valid.Where(r => r.Kind == RemovedObjectKinds.Tag).Select(r => new TagRemoval(r.Repository!, r.Tag!, null, At(r))).ToList();
         await removals.RecordTagRemovalsAsync(tags, cancellationToken);
         foreach (var tag in tags)
-            await store.DeleteTagAsync(tag.Repository, tag.Tag, processedEvent: null, cancellationToken);
+            await store.DeleteTagAsync(tag.Repository, tag.Tag, tag.RemovedAt, processedEvent: null, cancellationToken);
 
         // Where to start walking upwards, per repository; and manifests whose own bytes went (walked themselves).
         var starts = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);

@@ -26,7 +26,11 @@ public interface IVerdictStore
     /// <summary>Records that a digest was deleted; if it was a manifest, it no longer counts.</summary>
     Task MarkDeletedAsync(string repository, string digest, DateTimeOffset deletedAt, ProcessedEvent? processedEvent, CancellationToken cancellationToken);
 
-    Task DeleteTagAsync(string repository, string tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records that the tag was deleted at <paramref name="deletedAt"/> (the registry's time, capped at ours) and removes it, unless it
+    /// was pushed again after that. A push or a tag listing from before the deletion, processed later, does not bring it back.
+    /// </summary>
+    Task DeleteTagAsync(string repository, string tag, DateTimeOffset deletedAt, ProcessedEvent? processedEvent, CancellationToken cancellationToken);
 
     /// <summary>Live manifests in <paramref name="repository"/> that reference <paramref name="digest"/> directly.</summary>
     Task<IReadOnlyList<string>> FindReferrersAsync(string repository, string digest, CancellationToken cancellationToken);

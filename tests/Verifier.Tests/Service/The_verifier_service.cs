@@ -188,6 +188,23 @@ public sealed class The_verifier_service(VerifierApp fixture) : IClassFixture<Ve
     }
 
     [Fact]
+    public async Task A_tags_push_event_delivered_after_its_delete_does_not_bring_the_tag_back_and_a_re_push_does()
+    {
+        var image = await _pusher.PushImageAsync(RealRegistry.NewRepository("svc"), "v1");
+        var pushedAt = DateTimeOffset.UtcNow.AddMinutes(-1);
+        await ConsumeAsync(new TagDeleted { EventId = Guid.NewGuid().ToString(), OccurredAt = pushedAt.AddSeconds(1), Repository = image.Repository, Tag = "v1" });
+
+        await ConsumeAsync(Pushed(image.Repository, image.Digest, "v1") with { OccurredAt = pushedAt });
+
+        Assert.Empty((await ManifestAsync(image.Repository, image.Digest)).GetProperty("manifest").GetProperty("tags").EnumerateArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"/v1/manifests?repository={image.Repository}&tag=v1")).StatusCode);
+
+        await ConsumeAsync(Pushed(image.Repository, image.Digest, "v1"));
+
+        Assert.Equal(["v1"], (await ManifestAsync(image.Repository, image.Digest)).GetProperty("manifest").GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+    }
+
+    [Fact]
     public async Task Status_reports_the_registry_reachable_and_the_service_ready()
     {
         var status = await _http.GetFromJsonAsync<JsonElement>("/v1/status");

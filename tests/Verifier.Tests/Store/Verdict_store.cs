@@ -123,7 +123,7 @@ public abstract class Verdict_store
         var store = await CreateStoreAsync();
         await store.SaveWalkAsync(IndexWalk(VerdictResult.Healthy), T0, "v1", null, default);
         await store.SaveWalkAsync(IndexWalk(VerdictResult.Healthy), T0, "latest", null, default);
-        await store.DeleteTagAsync(Repo, "v1", Event("tag-delete"), default);
+        await store.DeleteTagAsync(Repo, "v1", T0, Event("tag-delete"), default);
 
         Assert.Equal(["latest"], (await store.GetManifestAsync(Repo, Index, default))!.Tags);
         Assert.True(await _events.IsProcessedAsync("tag-delete", default));

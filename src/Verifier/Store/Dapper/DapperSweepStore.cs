@@ -146,6 +146,8 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
                 "SELECT tag, digest, updated_ms FROM tags WHERE repository = @repository", new { repository }, transaction))
                 .ToDictionary(t => t.Tag);
             var older = stored.Values.Where(t => t.UpdatedMs <= now).ToDictionary(t => t.Tag, t => t.Digest);
+            // Listed before a deletion that was processed first: the tag is gone, this listing is out of date about it.
+            var deletedSince = await TagChanges.DeletedSinceAsync(connection, transaction, repository, now);
             await connection.ExecuteAsync(
                 "DELETE FROM tags WHERE repository = @repository AND tag = @tag AND updated_ms <= @now",
                 older.Keys.Where(tag => !tags.ContainsKey(tag)).Select(tag => new { repository, tag, now }), transaction);
@@ -154,11 +156,11 @@ public sealed class DapperSweepStore(IDbConnectionFactory connections) : ISweepS
                 ON CONFLICT (repository, tag) DO UPDATE SET digest = excluded.digest, updated_ms = excluded.updated_ms
                 WHERE tags.updated_ms <= excluded.updated_ms
                 """,
-                tags.Where(t => !stored.TryGetValue(t.Key, out var s) || (s.UpdatedMs <= now && s.Digest != t.Value))
+                tags.Where(t => !deletedSince.Contains(t.Key) && (!stored.TryGetValue(t.Key, out var s) || (s.UpdatedMs <= now && s.Digest != t.Value)))
                     .Select(t => new { repository, t.Key, t.Value, now }),
                 transaction);
 
-            var dangling = danglingTags.Where(tag => !stored.TryGetValue(tag, out var s) || s.UpdatedMs <= now).ToList();
+            var dangling = danglingTags.Where(tag => !deletedSince.Contains(tag) && (!stored.TryGetValue(tag, out var s) || s.UpdatedMs <= now)).ToList();
             await connection.ExecuteAsync("""
                 INSERT INTO dangling_tags (repository, tag, digest, since_ms, checked_ms) VALUES (@repository, @tag, @digest, @now, @now)
                 ON CONFLICT (repository, tag) DO UPDATE SET

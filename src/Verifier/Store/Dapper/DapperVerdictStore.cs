@@ -21,8 +21,6 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
         await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
     }
 
-    private static readonly TimeSpan DigestChangesKept = TimeSpan.FromDays(1);
-
     public async Task<bool> SaveWalkAsync(WalkResult walk, DateTimeOffset checkedAt, string? tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken)
     {
         var saved = true;
@@ -63,7 +61,14 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
                     transaction);
                 // A manifest's references are part of its digest: a walk of any age records them truly.
                 await InsertReferencesAsync(connection, transaction, walk.Repository, walk.Edges);
-                if (tag is not null)
+            }
+            if (tag is not null)
+            {
+                // Ordered by the push event's time (capped at our clock), not the walk's: a late push never outranks a later delete.
+                var (pushedAt, clock) = (processedEvent?.OccurredAt ?? checkedAt, time.GetUtcNow());
+                var pushedMs = (pushedAt < clock ? pushedAt : clock).ToUnixTimeMilliseconds();
+                await TagChanges.FillRemovedTagDigestAsync(connection, transaction, walk.Repository, tag, walk.Digest, pushedMs);
+                if (!walk.RootMissing && await TagChanges.RecordPushAsync(connection, transaction, walk.Repository, tag, pushedMs))
                     await UpsertTagAsync(connection, transaction, walk.Repository, tag, walk.Digest, now);
             }
             await connection.ExecuteAsync("""
@@ -79,19 +84,8 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
     public Task RecordPushAsync(string repository, string digest, DateTimeOffset at, CancellationToken cancellationToken) =>
         InTransactionAsync((connection, transaction) => RecordChangeAsync(connection, transaction, repository, digest, at, deleted: false), cancellationToken);
 
-    private static async Task RecordChangeAsync(DbConnection connection, DbTransaction transaction, string repository, string digest, DateTimeOffset at, bool deleted)
-    {
-        var changed = at.ToUnixTimeMilliseconds();
-        var column = deleted ? "deleted_ms" : "pushed_ms";
-        await connection.ExecuteAsync($"""
-            INSERT INTO digest_changes (repository, digest, {column}, changed_ms) VALUES (@repository, @digest, @changed, @changed)
-            ON CONFLICT (repository, digest) DO UPDATE SET
-                {column} = CASE WHEN digest_changes.{column} > excluded.{column} THEN digest_changes.{column} ELSE excluded.{column} END,
-                changed_ms = CASE WHEN digest_changes.changed_ms > excluded.changed_ms THEN digest_changes.changed_ms ELSE excluded.changed_ms END
-            """, new { repository, digest, changed }, transaction);
-        await connection.ExecuteAsync(
-            "DELETE FROM digest_changes WHERE changed_ms < @oldest", new { oldest = (at - DigestChangesKept).ToUnixTimeMilliseconds() }, transaction);
-    }
+    private static Task RecordChangeAsync(DbConnection connection, DbTransaction transaction, string repository, string digest, DateTimeOffset at, bool deleted) =>
+        ChangeTimes.RecordAsync(connection, transaction, "digest_changes", "digest", repository, digest, deleted, at.ToUnixTimeMilliseconds());
 
     public Task MarkDeletedAsync(string repository, string digest, DateTimeOffset deletedAt, ProcessedEvent? processedEvent, CancellationToken cancellationToken) =>
         InTransactionAsync(async (connection, transaction) =>
@@ -107,11 +101,14 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
                 await DapperEventLog.InsertAsync(connection, transaction, processedEvent, deletedAt.ToUnixTimeMilliseconds());
         }, cancellationToken);
 
-    public Task DeleteTagAsync(string repository, string tag, ProcessedEvent? processedEvent, CancellationToken cancellationToken) =>
+    public Task DeleteTagAsync(string repository, string tag, DateTimeOffset deletedAt, ProcessedEvent? processedEvent, CancellationToken cancellationToken) =>
         InTransactionAsync(async (connection, transaction) =>
         {
-            await connection.ExecuteAsync("DELETE FROM tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
-            await connection.ExecuteAsync("DELETE FROM dangling_tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
+            if (await TagChanges.RecordDeletionAsync(connection, transaction, repository, tag, deletedAt.ToUnixTimeMilliseconds()))
+            {
+                await connection.ExecuteAsync("DELETE FROM tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
+                await connection.ExecuteAsync("DELETE FROM dangling_tags WHERE repository = @repository AND tag = @tag", new { repository, tag }, transaction);
+            }
             if (processedEvent is not null)
                 await DapperEventLog.InsertAsync(connection, transaction, processedEvent, time.GetUtcNow().ToUnixTimeMilliseconds());
         }, cancellationToken);
