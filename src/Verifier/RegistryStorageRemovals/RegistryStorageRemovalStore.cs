@@ -26,21 +26,21 @@ public sealed class RegistryStorageRemovalStore(IDbConnectionFactory connections
     {
         if (removals.Count == 0)
             return;
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var removal in removals)
+        await connections.InTransactionAsync(async (connection, transaction) =>
         {
-            // The folder's files and the folder itself may arrive in two messages (two windows): one removal.
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO registry_storage_tag_removals (repository, tag, digest, removed_ms, recorded_ms)
-                SELECT @Repository, @Tag, COALESCE(@Digest, (SELECT digest FROM tags WHERE repository = @Repository AND tag = @Tag)), @removed, @now
-                WHERE NOT EXISTS (SELECT 1 FROM registry_storage_tag_removals
-                                  WHERE repository = @Repository AND tag = @Tag AND removed_ms BETWEEN @removed - @sameWithin AND @removed + @sameWithin)
-                """, new { removal.Repository, removal.Tag, removal.Digest, removed = removal.RemovedAt.ToUnixTimeMilliseconds(), now, sameWithin = SameRemovalWithinMs },
-                transaction, cancellationToken: cancellationToken));
-        }
-        await transaction.CommitAsync(cancellationToken);
+            foreach (var removal in removals)
+            {
+                // The folder's files and the folder itself may arrive in two messages (two windows): one removal.
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    INSERT INTO registry_storage_tag_removals (repository, tag, digest, removed_ms, recorded_ms)
+                    SELECT @Repository, @Tag, COALESCE(@Digest, (SELECT digest FROM tags WHERE repository = @Repository AND tag = @Tag)), @removed, @now
+                    WHERE NOT EXISTS (SELECT 1 FROM registry_storage_tag_removals
+                                      WHERE repository = @Repository AND tag = @Tag AND removed_ms BETWEEN @removed - @sameWithin AND @removed + @sameWithin)
+                    """, new { removal.Repository, removal.Tag, removal.Digest, removed = removal.RemovedAt.ToUnixTimeMilliseconds(), now, sameWithin = SameRemovalWithinMs },
+                    transaction, cancellationToken: cancellationToken));
+            }
+        }, cancellationToken);
     }
 
     /// <summary>Tag removals recorded since <paramref name="since"/>, oldest first.</summary>
