@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Contracts.RegistryStorage;
+using RegistryIntegrity.Listener.StorageWatcher;
+using RegistryIntegrity.Listener.Tests.RealStack;
+using RegistryIntegrity.TestSupport;
+
+namespace RegistryIntegrity.Listener.Tests.StorageWatcher;
+
+/// <summary>The <c>watch-storage</c> mode, hosted in the test process against a real RabbitMQ, on a temporary storage root.</summary>
+public sealed class Telling_the_verifier_the_watcher_state
+{
+    [Fact]
+    public async Task Each_change_of_state_is_sent_at_once_on_the_events_queue()
+    {
+        await using var stack = await LocalStack.StartAsync(StackServices.RabbitMq);
+        var root = Directory.CreateTempSubdirectory("storage-watcher-").FullName;
+        try
+        {
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:RabbitMq"] = stack.RabbitMqUri.ToString(),
+                ["Urls"] = $"http://127.0.0.1:{LocalStack.GetFreeTcpPorts(1)[0]}",
+                ["StorageWatcher:Root"] = root,
+                ["StorageWatcher:RootCheckInterval"] = "200ms",
+                // Far beyond the test: every message it sends here is one of a change.
+                ["StorageWatcher:HeartbeatInterval"] = "1h",
+            });
+            builder.AddStorageWatcherServices();
+            await using var app = builder.Build();
+            app.MapStorageWatcherEndpoints();
+            await app.StartAsync();
+
+            // No docker/registry/v2 under the root yet: not watching.
+            var notWatching = await StatesAsync(stack, 1);
+            Directory.CreateDirectory(Path.Combine(root, "docker", "registry", "v2"));
+            var watching = await StatesAsync(stack, 1);
+            await app.StopAsync();
+
+            var first = Assert.Single(notWatching);
+            var then = Assert.Single(watching);
+            Assert.Equal(RegistryStorageWatcherStatus.WatcherId(Environment.MachineName, root), first.Watcher);
+            Assert.Equal(first.Watcher, then.Watcher);
+            Assert.Equal((RegistryStorageWatcherStates.NotWatching, RegistryStorageWatcherStates.Watching), (first.State, then.State));
+            Assert.Contains("does not exist", first.Reason, StringComparison.Ordinal);
+            Assert.Null(then.Reason);
+            Assert.True(then.Since > first.Since, $"{then.Since:O} after {first.Since:O}");
+            Assert.True(then.SentAt >= then.Since);
+            Assert.All([first, then], m => Assert.Equal(TimeSpan.FromHours(1), m.HeartbeatInterval));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>Takes the next <paramref name="count"/> watcher state messages off the events queue (generous deadline).</summary>
+    private static async Task<List<RegistryStorageWatcherStatus>> StatesAsync(LocalStack stack, int count)
+    {
+        static bool IsState(QueuedMessage m) => m.MessageType.EndsWith(":" + nameof(RegistryStorageWatcherStatus), StringComparison.Ordinal);
+        var messages = await Broker.DrainUntilAsync(stack.RabbitMqUri, QueueNames.RegistryEvents, all => all.Count(IsState) >= count, TimeSpan.FromSeconds(30));
+        return messages.Where(IsState).Select(m => m.Message.Deserialize<RegistryStorageWatcherStatus>(JsonSerializerOptions.Web)!).ToList();
+    }
+}
