@@ -10,28 +10,28 @@ using Microsoft.Extensions.Time.Testing;
 using RegistryIntegrity.Contracts.RegistryStorage;
 using RegistryIntegrity.Verifier.Consumers;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.RegistryStorageWatchers;
 using RegistryIntegrity.Verifier.Tests.Support;
 
 namespace RegistryIntegrity.Verifier.Tests.RegistryStorageWatchers;
 
 /// <summary>
 /// The Verifier service as composed by Program, with MassTransit's in-memory harness in place of RabbitMQ, a fake
-/// registry and a fake clock: what it keeps of the storage watchers' state messages and shows in /v1/status and /metrics.
-/// A fresh app and database per test (the clock moves).
+/// registry and a fake clock. One app for the class; each test starts a day and a minute after the last, so the
+/// watchers earlier tests reported are no longer listed.
 /// </summary>
-public sealed class Hearing_the_storage_watchers : IAsyncLifetime
+public sealed class HeartbeatVerifierApp : IAsyncLifetime
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
     private readonly string _database = Path.Combine(Path.GetTempPath(), $"verifier-watchers-{Guid.NewGuid():N}.db");
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
     private readonly FakeRegistry _registry = new();
-    private WebApplicationFactory<Program> _app = null!;
-    private ITestHarness _harness = null!;
-    private HttpClient _http = null!;
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+
+    public WebApplicationFactory<Program> App { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        _app = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        App = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseSetting("ConnectionStrings:RabbitMq", "amqp://guest:guest@127.0.0.1:1/");
             builder.UseSetting("Registry:BaseUrl", FakeRegistry.BaseUrl.ToString());
@@ -40,22 +40,38 @@ public sealed class Hearing_the_storage_watchers : IAsyncLifetime
             builder.UseSetting("Sweep:Enabled", "false");
             builder.ConfigureTestServices(services =>
             {
-                services.AddSingleton<TimeProvider>(_time);
+                services.AddSingleton<TimeProvider>(Time);
                 services.AddHttpClient<RegistryClient>().ConfigurePrimaryHttpMessageHandler(() => _registry);
                 services.AddMassTransitTestHarness();
             });
         });
-        _harness = _app.Services.GetTestHarness();
-        await _harness.Start();
-        _http = _app.CreateClient();
+        await App.Services.GetTestHarness().Start();
     }
 
     public async Task DisposeAsync()
     {
-        _http.Dispose();
-        await _app.DisposeAsync();
+        await App.DisposeAsync();
         File.Delete(_database);
     }
+}
+
+/// <summary>What the Verifier keeps of the storage watchers' state messages and shows in /v1/status and /metrics.</summary>
+public sealed class Hearing_the_storage_watchers : IClassFixture<HeartbeatVerifierApp>, IDisposable
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
+    private readonly FakeTimeProvider _time;
+    private readonly ITestHarness _harness;
+    private readonly HttpClient _http;
+
+    public Hearing_the_storage_watchers(HeartbeatVerifierApp fixture)
+    {
+        _time = fixture.Time;
+        _time.Advance(StorageWatcherReports.Listed + TimeSpan.FromMinutes(1));
+        _harness = fixture.App.Services.GetTestHarness();
+        _http = fixture.App.CreateClient();
+    }
+
+    public void Dispose() => _http.Dispose();
 
     private RegistryStorageWatcherStatus Status(string watcher, string state, string? reason, DateTimeOffset since, DateTimeOffset sentAt) => new()
     {
