@@ -1,6 +1,9 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Contracts.RegistryStorage;
 using RegistryIntegrity.Listener.StorageWatcher;
@@ -9,7 +12,7 @@ using RegistryIntegrity.TestSupport;
 
 namespace RegistryIntegrity.Listener.Tests.StorageWatcher;
 
-/// <summary>The <c>watch-storage</c> mode, hosted in the test process against a real RabbitMQ, on a temporary storage root.</summary>
+/// <summary>The <c>watch-storage</c> mode, hosted in the test process (against a real RabbitMQ, or none), on a temporary storage root.</summary>
 public sealed class Telling_the_verifier_the_watcher_state
 {
     [Fact]
@@ -55,6 +58,50 @@ public sealed class Telling_the_verifier_the_watcher_state
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task A_heartbeat_the_broker_does_not_take_is_logged_and_tried_again_at_the_next_tick()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new LogCapture();
+        var root = Directory.CreateTempSubdirectory("storage-watcher-").FullName;
+        try
+        {
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+            var ports = LocalStack.GetFreeTcpPorts(2);
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                // Nothing listens there: every send fails at once (connection refused).
+                ["ConnectionStrings:RabbitMq"] = $"amqp://guest:guest@127.0.0.1:{ports[0]}/",
+                ["Urls"] = $"http://127.0.0.1:{ports[1]}",
+                ["StorageWatcher:Root"] = root,
+            });
+            builder.Logging.AddProvider(logs);
+            builder.Services.AddSingleton<TimeProvider>(time);
+            builder.AddStorageWatcherServices();
+            await using var app = builder.Build();
+            app.MapStorageWatcherEndpoints();
+            await app.StartAsync();
+
+            await WaitForFailedHeartbeatsAsync(logs, 1);
+            time.Advance(TimeSpan.FromSeconds(30));
+            await WaitForFailedHeartbeatsAsync(logs, 2);
+            await app.StopAsync();
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task WaitForFailedHeartbeatsAsync(LogCapture logs, int count)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        int Failed() => logs.Lines.Count(l => l.Level == LogLevel.Warning && l.Message.StartsWith("Could not tell the Verifier the watcher's state (not-watching", StringComparison.Ordinal));
+        while (Failed() < count && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.True(Failed() >= count, $"{Failed()} failed heartbeats logged, expected {count}:\n{string.Join('\n', logs.Lines.Select(l => l.Message))}");
     }
 
     /// <summary>Takes the next <paramref name="count"/> watcher state messages off the events queue (generous deadline).</summary>
