@@ -22,20 +22,12 @@ public sealed class Telling_the_verifier_the_watcher_state
         var root = Directory.CreateTempSubdirectory("storage-watcher-").FullName;
         try
         {
-            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            await using var app = await StartWatcherAsync(stack.RabbitMqUri, root, new Dictionary<string, string?>
             {
-                ["ConnectionStrings:RabbitMq"] = stack.RabbitMqUri.ToString(),
-                ["Urls"] = $"http://127.0.0.1:{LocalStack.GetFreeTcpPorts(1)[0]}",
-                ["StorageWatcher:Root"] = root,
                 ["StorageWatcher:RootCheckInterval"] = "200ms",
                 // Far beyond the test: every message it sends here is one of a change.
                 ["StorageWatcher:HeartbeatInterval"] = "1h",
             });
-            builder.AddStorageWatcherServices();
-            await using var app = builder.Build();
-            app.MapStorageWatcherEndpoints();
-            await app.StartAsync();
 
             // No docker/registry/v2 under the root yet: not watching.
             var notWatching = await StatesAsync(stack, 1);
@@ -68,21 +60,13 @@ public sealed class Telling_the_verifier_the_watcher_state
         var root = Directory.CreateTempSubdirectory("storage-watcher-").FullName;
         try
         {
-            var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-            var ports = LocalStack.GetFreeTcpPorts(2);
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            // Nothing listens there: every send fails at once (connection refused).
+            var noBroker = new Uri($"amqp://guest:guest@127.0.0.1:{LocalStack.GetFreeTcpPorts(1)[0]}/");
+            await using var app = await StartWatcherAsync(noBroker, root, [], builder =>
             {
-                // Nothing listens there: every send fails at once (connection refused).
-                ["ConnectionStrings:RabbitMq"] = $"amqp://guest:guest@127.0.0.1:{ports[0]}/",
-                ["Urls"] = $"http://127.0.0.1:{ports[1]}",
-                ["StorageWatcher:Root"] = root,
+                builder.Logging.AddProvider(logs);
+                builder.Services.AddSingleton<TimeProvider>(time);
             });
-            builder.Logging.AddProvider(logs);
-            builder.Services.AddSingleton<TimeProvider>(time);
-            builder.AddStorageWatcherServices();
-            await using var app = builder.Build();
-            app.MapStorageWatcherEndpoints();
-            await app.StartAsync();
 
             await WaitForFailedHeartbeatsAsync(logs, 1);
             time.Advance(TimeSpan.FromSeconds(30));
@@ -93,6 +77,24 @@ public sealed class Telling_the_verifier_the_watcher_state
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>Starts the <c>watch-storage</c> mode as Program composes it, on a free loopback port.</summary>
+    private static async Task<WebApplication> StartWatcherAsync(
+        Uri rabbitMq, string root, Dictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        settings["ConnectionStrings:RabbitMq"] = rabbitMq.ToString();
+        settings["Urls"] = $"http://127.0.0.1:{LocalStack.GetFreeTcpPorts(1)[0]}";
+        settings["StorageWatcher:Root"] = root;
+        builder.Configuration.AddInMemoryCollection(settings);
+        // Before the watcher's services, so that they keep what is set here (a fake clock: AddSystemTime only fills a gap).
+        configure?.Invoke(builder);
+        builder.AddStorageWatcherServices();
+        var app = builder.Build();
+        app.MapStorageWatcherEndpoints();
+        await app.StartAsync();
+        return app;
     }
 
     private static async Task WaitForFailedHeartbeatsAsync(LogCapture logs, int count)
