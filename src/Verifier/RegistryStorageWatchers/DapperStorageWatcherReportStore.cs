@@ -11,26 +11,28 @@ public sealed class DapperStorageWatcherReportStore(IDbConnectionFactory connect
 
     public async Task<bool> RecordAsync(StorageWatcherReport report, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // Redelivered or late messages arrive in any order: only a newer one replaces the row (a tie goes to the later state).
-        var stored = await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO registry_storage_watchers (watcher, state, reason, since_ms, sent_ms, interval_ms)
-            VALUES (@Watcher, @State, @Reason, @since, @sent, @interval)
-            ON CONFLICT (watcher) DO UPDATE SET
-                state = excluded.state, reason = excluded.reason, since_ms = excluded.since_ms,
-                sent_ms = excluded.sent_ms, interval_ms = excluded.interval_ms
-            WHERE excluded.sent_ms > registry_storage_watchers.sent_ms
-               OR (excluded.sent_ms = registry_storage_watchers.sent_ms AND excluded.since_ms >= registry_storage_watchers.since_ms)
-            """, new
-            {
-                report.Watcher, report.State, report.Reason, since = report.Since.ToUnixTimeMilliseconds(),
-                sent = report.LastHeardAt.ToUnixTimeMilliseconds(), interval = (long)report.HeartbeatInterval.TotalMilliseconds,
-            }, transaction, cancellationToken: cancellationToken));
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM registry_storage_watchers WHERE sent_ms < @forgotten",
-            new { forgotten = (time.GetUtcNow() - ForgetAfter).ToUnixTimeMilliseconds() }, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
+        var stored = 0;
+        // A write transaction of the store's (on SQLite it queues with the walks' writes instead of contending for the lock).
+        await connections.InTransactionAsync(async (connection, transaction) =>
+        {
+            // Redelivered or late messages arrive in any order: only a newer one replaces the row (a tie goes to the later state).
+            stored = await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO registry_storage_watchers (watcher, state, reason, since_ms, sent_ms, interval_ms)
+                VALUES (@Watcher, @State, @Reason, @since, @sent, @interval)
+                ON CONFLICT (watcher) DO UPDATE SET
+                    state = excluded.state, reason = excluded.reason, since_ms = excluded.since_ms,
+                    sent_ms = excluded.sent_ms, interval_ms = excluded.interval_ms
+                WHERE excluded.sent_ms > registry_storage_watchers.sent_ms
+                   OR (excluded.sent_ms = registry_storage_watchers.sent_ms AND excluded.since_ms >= registry_storage_watchers.since_ms)
+                """, new
+                {
+                    report.Watcher, report.State, report.Reason, since = report.Since.ToUnixTimeMilliseconds(),
+                    sent = report.LastHeardAt.ToUnixTimeMilliseconds(), interval = (long)report.HeartbeatInterval.TotalMilliseconds,
+                }, transaction, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM registry_storage_watchers WHERE sent_ms < @forgotten",
+                new { forgotten = (time.GetUtcNow() - ForgetAfter).ToUnixTimeMilliseconds() }, transaction, cancellationToken: cancellationToken));
+        }, cancellationToken);
         return stored > 0;
     }
 
