@@ -12,6 +12,7 @@ using RegistryIntegrity.Verifier.Monitoring;
 using RegistryIntegrity.Verifier.Registry;
 using RegistryIntegrity.Verifier.RegistryStorage;
 using RegistryIntegrity.Verifier.RegistryStorageRemovals;
+using RegistryIntegrity.Verifier.RegistryStorageWatchers;
 using RegistryIntegrity.Verifier.Repair;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Store.Dapper;
@@ -32,6 +33,7 @@ public static class VerifierServiceExtensions
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
         builder.Services.AddRegistryStorageRemovals();
+        builder.Services.AddRegistryStorageWatchers();
         builder.Services.AddRepair(builder.Configuration, warnings);
         builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
@@ -52,6 +54,7 @@ public static class VerifierServiceExtensions
             bus.AddConsumer<DigestDeletedConsumer>();
             bus.AddConsumer<TagDeletedConsumer>();
             bus.AddConsumer<RegistryStorageRemovedConsumer>();
+            bus.AddConsumer<RegistryStorageWatcherStatusConsumer>();
             bus.AddConsumer<RegistryRestartConsumer>();
             bus.AddConsumer<StartSweepConsumer>();
             bus.AddConsumer<SweepRepositoryConsumer>();
@@ -73,6 +76,7 @@ public static class VerifierServiceExtensions
                     endpoint.ConfigureConsumer<DigestDeletedConsumer>(context);
                     endpoint.ConfigureConsumer<TagDeletedConsumer>(context);
                     endpoint.ConfigureConsumer<RegistryStorageRemovedConsumer>(context);
+                    endpoint.ConfigureConsumer<RegistryStorageWatcherStatusConsumer>(context);
                     endpoint.ConfigureConsumer<RegistryRestartConsumer>(context);
                 });
                 rabbit.ReceiveEndpoint(QueueNames.Sweeps, endpoint =>
@@ -100,6 +104,7 @@ public static class VerifierServiceExtensions
             app.Logger.LogWarning("Api:Tokens is not set: anyone who can reach the API can start sweeps.");
         app.Services.GetRequiredService<VerifierMetrics>().RefreshCountsBeforeEachScrape(app.Services.GetRequiredService<IVerdictStore>());
         app.Services.GetRequiredService<SweepMetrics>().RefreshBeforeEachScrape(app.Services.GetRequiredService<ISweepStore>());
+        app.Services.GetRequiredService<StorageWatcherMetrics>().RefreshBeforeEachScrape(app.Services.GetRequiredService<HeardStorageWatchers>());
         app.UseManagementPort(app.Configuration);
         app.MapHealthProbes();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<VerifierMetricsRegistry>().Registry);

@@ -23,7 +23,7 @@ public class Alert_rules
             "RegistryCatalogInaccessible", "RegistryNoEventsReceived", "RegistryListenerQuarantining",
             "RegistryListenerPublishFailing", "RegistryIntegrityErrorQueueNotEmpty",
             "RegistryVerifierBacklogGrowing", "RegistryRestartedWithoutSweep", "RegistryGcWouldBreakTaggedImages",
-            "RegistryStorageWatcherNotWatching", "RegistryStorageWatcherAbsent",
+            "RegistryStorageWatcherNotWatching", "RegistryStorageWatcherAbsent", "RegistryStorageWatcherSilent",
         ];
         foreach (var name in required)
             Assert.Contains(name, names);

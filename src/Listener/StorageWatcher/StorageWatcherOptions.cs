@@ -40,4 +40,11 @@ public sealed class StorageWatcherOptions
     /// <summary>While the storage cannot be watched, a sweep is requested this often.</summary>
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
     public TimeSpan FallbackSweepInterval { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// How often the watcher tells the Verifier its state (<c>RegistryStorageWatcherStatus</c>) while nothing changes; a change
+    /// is sent at once. The Verifier calls a watcher silent after 3 intervals without one.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

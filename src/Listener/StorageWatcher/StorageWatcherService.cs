@@ -32,12 +32,15 @@ public sealed partial class StorageWatcherService(
 
     private string Tree => RegistryStorageLayout.ToFullPath(_options.Root!, RegistryStorageLayout.V2);
 
+    private string WatcherId => RegistryStorageWatcherStatus.WatcherId(Environment.MachineName, _options.Root!);
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         status.Root = _options.Root!;
         return Task.WhenAll(
             Task.Run(() => SendRemovalsAsync(stoppingToken), stoppingToken),
-            Task.Run(() => KeepWatchingAsync(stoppingToken), stoppingToken));
+            Task.Run(() => KeepWatchingAsync(stoppingToken), stoppingToken),
+            Task.Run(() => SendHeartbeatsAsync(stoppingToken), stoppingToken));
     }
 
     public override void Dispose()
@@ -248,29 +251,16 @@ public sealed partial class StorageWatcherService(
 
     private async Task SendAsync(IReadOnlyList<RemovedObject> removals, CancellationToken stoppingToken)
     {
-        var message = new RegistryStorageRemoved
-        {
-            BatchId = Guid.CreateVersion7(time.GetUtcNow()), Watcher = $"{Environment.MachineName}:{_options.Root}", Removals = removals,
-        };
+        var message = new RegistryStorageRemoved { BatchId = Guid.CreateVersion7(time.GetUtcNow()), Watcher = WatcherId, Removals = removals };
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await eventsQueue.EnsureDeclaredAsync(stoppingToken);
-                var endpoint = await bus.GetSendEndpoint(eventsQueue.SendAddress);
-                await endpoint.Send(message, Pipe.Execute<SendContext>(context =>
-                {
-                    context.MessageId = message.BatchId;
-                    // Sent to the queue's exchange: a message no queue is bound to comes back as an error instead of a confirm.
-                    if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
-                        rabbit.Mandatory = true;
-                }), stoppingToken);
+                await SendOnceAsync(message, message.BatchId, stoppingToken);
                 break;
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                status.PublishFailures.Inc();
-                eventsQueue.Forget();
                 LogSendFailed(logger, removals.Count, attempt, e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(10, attempt)), time, stoppingToken);
             }
@@ -279,6 +269,29 @@ public sealed partial class StorageWatcherService(
             status.Removals.WithLabels(kind.Key).Inc(kind.Count());
         status.Batches.Inc();
         status.BatchSent(time.GetUtcNow());
+    }
+
+    /// <summary>One confirmed send to the events queue (declared first); a failure is counted and thrown, the caller decides when to retry.</summary>
+    private async Task SendOnceAsync<T>(T message, Guid messageId, CancellationToken cancellationToken) where T : class
+    {
+        try
+        {
+            await eventsQueue.EnsureDeclaredAsync(cancellationToken);
+            var endpoint = await bus.GetSendEndpoint(eventsQueue.SendAddress);
+            await endpoint.Send(message, Pipe.Execute<SendContext>(context =>
+            {
+                context.MessageId = messageId;
+                // Sent to the queue's exchange: a message no queue is bound to comes back as an error instead of a confirm.
+                if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+                    rabbit.Mandatory = true;
+            }), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            status.PublishFailures.Inc();
+            eventsQueue.Forget();
+            throw;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Watching the registry storage {Tree}: {Directories} directories (at most {Limit})")]

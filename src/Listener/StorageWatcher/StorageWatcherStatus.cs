@@ -1,4 +1,6 @@
+using System.Threading.Channels;
 using Prometheus;
+using RegistryIntegrity.Contracts.RegistryStorage;
 using RegistryIntegrity.Listener.Monitoring;
 
 namespace RegistryIntegrity.Listener.StorageWatcher;
@@ -15,6 +17,8 @@ public sealed class StorageWatcherStatus
     private DateTimeOffset? _lastBatchAt;
     private DateTimeOffset? _lastSweepRequestedAt;
     private string? _lastSweepTrigger;
+    private DateTimeOffset? _lastHeartbeatAt;
+    private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     public StorageWatcherStatus(ListenerMetrics listenerMetrics)
     {
@@ -49,28 +53,50 @@ public sealed class StorageWatcherStatus
 
     public bool IsWatching
     {
-        get { lock (_lock) return _state == "watching"; }
+        get { lock (_lock) return _state == RegistryStorageWatcherStates.Watching; }
+    }
+
+    /// <summary>Signalled when the state or its reason changes (at most one pending signal): the heartbeat goes out at once.</summary>
+    public ChannelReader<bool> Changes => _changes.Reader;
+
+    /// <summary>The state, its reason and since when; null until the first check decided it.</summary>
+    public (string State, string? Reason, DateTimeOffset Since)? Current
+    {
+        get { lock (_lock) return _since is { } since ? (_state, _reason, since) : null; }
     }
 
     public void Watching(int directories, DateTimeOffset at)
     {
         lock (_lock)
         {
-            (_state, _reason, _since) = ("watching", null, at);
+            (_state, _reason, _since) = (RegistryStorageWatcherStates.Watching, null, at);
             _watching.Set(1);
             _watches.Set(directories);
         }
+        _changes.Writer.TryWrite(true);
     }
 
     public void NotWatching(string reason, DateTimeOffset at)
     {
+        var changed = false;
         lock (_lock)
         {
-            if (_state != "not-watching" || _reason != reason)
-                (_state, _reason, _since) = ("not-watching", reason, at);
+            if (_state != RegistryStorageWatcherStates.NotWatching || _reason != reason)
+            {
+                (_state, _reason, _since) = (RegistryStorageWatcherStates.NotWatching, reason, at);
+                changed = true;
+            }
             _watching.Set(0);
             _watches.Set(0);
         }
+        if (changed)
+            _changes.Writer.TryWrite(true);
+    }
+
+    public void HeartbeatSent(DateTimeOffset at)
+    {
+        lock (_lock)
+            _lastHeartbeatAt = at;
     }
 
     public void BatchSent(DateTimeOffset at)
@@ -99,6 +125,7 @@ public sealed class StorageWatcherStatus
                 since = _since,
                 watchedDirectories = (long)_watches.Value,
                 lastMessageAt = _lastBatchAt,
+                lastHeartbeatAt = _lastHeartbeatAt,
                 messages = (long)Batches.Value,
                 removalsDropped = (long)Dropped.Value,
                 lastSweepRequest = _lastSweepRequestedAt is null ? null : new { at = _lastSweepRequestedAt, trigger = _lastSweepTrigger },

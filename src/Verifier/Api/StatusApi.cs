@@ -1,5 +1,6 @@
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.RegistryStorageWatchers;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Verdicts;
 
@@ -13,7 +14,8 @@ public static class StatusApi
     public static IEndpointRouteBuilder MapStatusApi(this IEndpointRouteBuilder routes)
     {
         var v1 = routes.MapGroup("/v1").AddEndpointFilter(ApiTokens.Require(ApiAccess.Read));
-        v1.MapGet("/status", async (IVerdictStore store, ISweepStore sweeps, RegistryClient registry, TimeProvider time, CancellationToken cancellationToken) =>
+        v1.MapGet("/status", async (IVerdictStore store, ISweepStore sweeps, RegistryClient registry, HeardStorageWatchers watchers, TimeProvider time,
+            CancellationToken cancellationToken) =>
         {
             var counts = await store.CountVerdictsAsync(cancellationToken);
             return Results.Ok(new
@@ -27,6 +29,8 @@ public static class StatusApi
                 registry = await PingAsync(registry, time, cancellationToken),
                 lastCompletedSweep = await sweeps.GetLatestSweepAsync(completedOnly: true, cancellationToken),
                 latestSweep = await sweeps.GetLatestSweepAsync(completedOnly: false, cancellationToken),
+                // Whether removals on the registry's storage are being heard (watchers heard within a day; none = no watcher).
+                storageWatchers = await watchers.ListAsync(cancellationToken),
             });
         });
         // Broken manifests in (repository, digest) order, then tags whose manifest is gone (same fields:

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Dapper;
 using RegistryIntegrity.TestSupport;
 using Xunit.Abstractions;
@@ -127,6 +129,30 @@ public sealed class Watching_the_registry_storage(WatchedProduct product, ITestO
         var served = await product.WatcherApi.GetStringAsync("/metrics");
         var missing = used.Where(name => !System.Text.RegularExpressions.Regex.IsMatch(served, $@"^{name}(_bucket|_count|_sum)?[{{ ]", System.Text.RegularExpressions.RegexOptions.Multiline)).ToList();
         Assert.True(missing.Count == 0, $"not served by the watcher: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public async Task The_verifiers_status_and_gauge_say_the_watcher_is_heard_and_watching()
+    {
+        var id = $"{Environment.MachineName}:{product.StorageRoot}";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var listed = "";
+        JsonElement? watcher = null;
+        while (watcher is null && DateTime.UtcNow < deadline)
+        {
+            var status = await product.VerifierApi.GetFromJsonAsync<JsonElement>("/v1/status");
+            var watchers = status.GetProperty("storageWatchers");
+            listed = watchers.ToString();
+            watcher = watchers.EnumerateArray()
+                .Where(w => w.GetProperty("id").GetString() == id && w.GetProperty("state").GetString() == "watching")
+                .Select(w => (JsonElement?)w).FirstOrDefault();
+            if (watcher is null)
+                await Task.Delay(100);
+        }
+        Assert.True(watcher is not null, $"the Verifier does not list {id} as watching: {listed}");
+        Assert.False(watcher.Value.GetProperty("silent").GetBoolean());
+        var metrics = await product.VerifierApi.GetStringAsync("/metrics");
+        Assert.Contains("registry_integrity_storage_watchers{state=\"watching\"} 1", metrics, StringComparison.Ordinal);
     }
 
     private async Task<PushedImage> PushControlAsync(RegistryPusher registry, string repository)
