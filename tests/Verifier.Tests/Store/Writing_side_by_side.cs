@@ -29,6 +29,16 @@ public abstract class Writing_side_by_side
         return (await connection.QueryAsync<string>("SELECT name FROM written_side_by_side ORDER BY name")).ToList();
     }
 
+    /// <summary>Starts a transaction writing <paramref name="name"/> that waits, once inside, until released.</summary>
+    protected static async Task<(Task Transaction, TaskCompletionSource Release)> HoldTheWriterAsync(IDbConnectionFactory connections, string name)
+    {
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var transaction = connections.InTransactionAsync(Insert(name, async () => { holding.SetResult(); await release.Task; }), default);
+        await holding.Task;
+        return (transaction, release);
+    }
+
     protected static async Task<IDbConnectionFactory> WithTableAsync(IDbConnectionFactory connections)
     {
         await using var connection = await connections.OpenAsync(default);
@@ -40,10 +50,7 @@ public abstract class Writing_side_by_side
     public async Task A_transaction_that_fails_is_rolled_back_alone_and_the_others_commit()
     {
         var connections = await WithTableAsync(await CreateDatabaseAsync());
-        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = connections.InTransactionAsync(Insert("a", async () => { holding.SetResult(); await release.Task; }), default);
-        await holding.Task;
+        var (first, release) = await HoldTheWriterAsync(connections, "a");
 
         var second = connections.InTransactionAsync(Insert("b"), default);
         var failing = connections.InTransactionAsync(Insert("c", thenFail: true), default);
@@ -63,10 +70,7 @@ public abstract class Writing_side_by_side
     {
         var connections = await WithTableAsync(await CreateDatabaseAsync());
         await connections.InTransactionAsync(Insert("taken"), default);
-        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = connections.InTransactionAsync(Insert("a", async () => { holding.SetResult(); await release.Task; }), default);
-        await holding.Task;
+        var (first, release) = await HoldTheWriterAsync(connections, "a");
 
         var duplicate = connections.InTransactionAsync(Insert("taken"), default);
         var after = connections.InTransactionAsync(Insert("e"), default);
@@ -87,10 +91,7 @@ public sealed class Writing_side_by_side_on_SQLite : Writing_side_by_side
     public async Task A_transaction_cancelled_while_it_waits_for_the_writer_writes_nothing()
     {
         var connections = await WithTableAsync(await CreateDatabaseAsync());
-        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = connections.InTransactionAsync(Insert("a", async () => { holding.SetResult(); await release.Task; }), default);
-        await holding.Task;
+        var (first, release) = await HoldTheWriterAsync(connections, "a");
 
         using var cancel = new CancellationTokenSource();
         var waiting = connections.InTransactionAsync(Insert("cancelled"), cancel.Token);
