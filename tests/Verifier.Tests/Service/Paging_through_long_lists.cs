@@ -12,6 +12,7 @@ using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
+using RegistryIntegrity.Verifier.RegistryStorageWatchers;
 
 namespace RegistryIntegrity.Verifier.Tests.Service;
 
@@ -34,6 +35,7 @@ public sealed class Paging_through_long_lists : IAsyncLifetime
         builder.Services.AddVerification();
         builder.Services.AddDapperRepositories();
         builder.Services.AddRepair(builder.Configuration);
+        builder.Services.AddRegistryStorageWatchers();
         builder.Services.AddOptions<ApiOptions>();
         builder.Services.AddSingleton<ApiTokens>();
         _app = builder.Build();
