@@ -111,12 +111,25 @@ public sealed class Paging_through_long_lists : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Without_a_limit_one_page_holds_up_to_a_thousand()
+    public async Task Without_a_limit_a_short_list_is_one_page()
     {
         var (items, sizes) = await FollowAsync("/v1/broken", BrokenItem);
 
         Assert.Equal(6, items.Count);
         Assert.Equal([6], sizes);
+    }
+
+    [Fact]
+    public async Task Without_a_limit_one_page_holds_a_thousand()
+    {
+        var store = _app.Services.GetRequiredService<IVerdictStore>();
+        var many = Enumerable.Range(10_000, Paging.DefaultLimit + 1).Select(Digest).ToList();
+        await Task.WhenAll(many.Select(digest => store.SaveWalkAsync(Healthy("z/many", digest), T0, tag: null, null, default)));
+
+        var (items, sizes) = await FollowAsync("/v1/manifests?repository=z/many", item => item.GetProperty("digest").GetString()!);
+
+        Assert.Equal([1000, 1], sizes);
+        Assert.Equal(many.Order(StringComparer.Ordinal), items);
     }
 
     [Fact]
