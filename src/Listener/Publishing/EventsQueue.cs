@@ -1,3 +1,4 @@
+using MassTransit;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
@@ -76,6 +77,17 @@ public sealed partial class EventsQueue(IOptions<RabbitMqOptions> rabbitMq, IOpt
     }
 
     public void Forget() => _declared = false;
+
+    /// <summary>
+    /// How every message is sent to the queue: with its id, and mandatory, because it goes to the queue's exchange
+    /// and a message no queue is bound to must come back as an error instead of a confirm.
+    /// </summary>
+    public static IPipe<SendContext> SendPipe(Guid messageId) => Pipe.Execute<SendContext>(context =>
+    {
+        context.MessageId = messageId;
+        if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+            rabbit.Mandatory = true;
+    });
 
     /// <summary>Whether the queue holds its maximum of ready messages now (false when that cannot be told).</summary>
     public async Task<bool> IsFullAsync(CancellationToken cancellationToken)

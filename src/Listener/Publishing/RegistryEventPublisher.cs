@@ -35,13 +35,7 @@ public sealed class RegistryEventPublisher(IBus bus, EventsQueue queue)
 
     private static Task SendAsync(ISendEndpoint endpoint, IRegistryEvent message, CancellationToken cancellationToken)
     {
-        var pipe = Pipe.Execute<SendContext>(context =>
-        {
-            context.MessageId = EventMessageId.From(message.EventId);
-            // Sent to the queue's exchange: a message no queue is bound to comes back as an error instead of a confirm.
-            if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
-                rabbit.Mandatory = true;
-        });
+        var pipe = EventsQueue.SendPipe(EventMessageId.From(message.EventId));
         return message switch
         {
             ManifestPushed pushed => endpoint.Send(pushed, pipe, cancellationToken),

@@ -278,13 +278,7 @@ public sealed partial class StorageWatcherService(
         {
             await eventsQueue.EnsureDeclaredAsync(cancellationToken);
             var endpoint = await bus.GetSendEndpoint(eventsQueue.SendAddress);
-            await endpoint.Send(message, Pipe.Execute<SendContext>(context =>
-            {
-                context.MessageId = messageId;
-                // Sent to the queue's exchange: a message no queue is bound to comes back as an error instead of a confirm.
-                if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
-                    rabbit.Mandatory = true;
-            }), cancellationToken);
+            await endpoint.Send(message, EventsQueue.SendPipe(messageId), cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
