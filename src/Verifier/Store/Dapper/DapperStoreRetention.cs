@@ -4,7 +4,7 @@ using RegistryIntegrity.Verifier.Store.Retention;
 namespace RegistryIntegrity.Verifier.Store.Dapper;
 
 /// <summary>
-/// Retention on Dapper. Each statement deletes at most one batch and commits on its own, so pruning a
+/// Retention on Dapper. Each batch is a write transaction of its own, so pruning a
 /// backlog of millions of rows never locks the tables the consumers write for long.
 /// </summary>
 public sealed class DapperStoreRetention(IDbConnectionFactory connections, IEventLog eventLog) : IStoreRetention
@@ -43,23 +43,25 @@ public sealed class DapperStoreRetention(IDbConnectionFactory connections, IEven
         long manifests = 0, references = 0;
         while (true)
         {
-            await using var connection = await connections.OpenAsync(cancellationToken);
-            var keys = (await connection.QueryAsync<(string Repository, string Digest)>(new CommandDefinition(
-                "SELECT repository, digest FROM manifests WHERE deleted_ms < @cutOffMs ORDER BY deleted_ms LIMIT @keysPerBatch",
-                new { cutOffMs, keysPerBatch }, cancellationToken: cancellationToken))).ToList();
-            if (keys.Count == 0)
-                return (manifests, references);
-            var rows = keys.Select(k => new { k.Repository, k.Digest, cutOffMs }).ToList();
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            manifests += await connection.ExecuteAsync(
-                "DELETE FROM manifests WHERE repository = @Repository AND digest = @Digest AND deleted_ms < @cutOffMs", rows, transaction);
-            const string Gone = "NOT EXISTS (SELECT 1 FROM manifests WHERE repository = @Repository AND digest = @Digest)";
-            references += await connection.ExecuteAsync(
-                $"DELETE FROM manifest_references WHERE repository = @Repository AND parent_digest = @Digest AND {Gone}", rows, transaction);
-            await connection.ExecuteAsync(
-                $"DELETE FROM verdict_history WHERE repository = @Repository AND digest = @Digest AND {Gone}", rows, transaction);
-            await transaction.CommitAsync(cancellationToken);
-            if (keys.Count < keysPerBatch)
+            var batch = 0;
+            await connections.InTransactionAsync(async (connection, transaction) =>
+            {
+                var keys = (await connection.QueryAsync<(string Repository, string Digest)>(new CommandDefinition(
+                    "SELECT repository, digest FROM manifests WHERE deleted_ms < @cutOffMs ORDER BY deleted_ms LIMIT @keysPerBatch",
+                    new { cutOffMs, keysPerBatch }, transaction, cancellationToken: cancellationToken))).ToList();
+                batch = keys.Count;
+                if (keys.Count == 0)
+                    return;
+                var rows = keys.Select(k => new { k.Repository, k.Digest, cutOffMs }).ToList();
+                manifests += await connection.ExecuteAsync(
+                    "DELETE FROM manifests WHERE repository = @Repository AND digest = @Digest AND deleted_ms < @cutOffMs", rows, transaction);
+                const string Gone = "NOT EXISTS (SELECT 1 FROM manifests WHERE repository = @Repository AND digest = @Digest)";
+                references += await connection.ExecuteAsync(
+                    $"DELETE FROM manifest_references WHERE repository = @Repository AND parent_digest = @Digest AND {Gone}", rows, transaction);
+                await connection.ExecuteAsync(
+                    $"DELETE FROM verdict_history WHERE repository = @Repository AND digest = @Digest AND {Gone}", rows, transaction);
+            }, cancellationToken);
+            if (batch < keysPerBatch)
                 return (manifests, references);
         }
     }
