@@ -34,8 +34,11 @@ public sealed record NamePage(IReadOnlyList<string> Names, string? Next, ProbeRe
 /// The registry HTTP API v2, as far as a verifier needs it. Paths are built only from validated
 /// repository names and digests, and only against the configured base URL.
 /// </summary>
-public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> options, RegistryMetrics metrics)
+/// <param name="availability">When the registry was last seen unavailable; none for a client that does not record it (a repair source).</param>
+public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> options, RegistryMetrics metrics, RegistryAvailability? availability = null)
 {
+    public RegistryAvailability? Availability => availability;
+
     private const string ApiVersionHeader = "Docker-Distribution-API-Version";
 
     public async Task<ManifestResponse> GetManifestAsync(string repository, string reference, CancellationToken cancellationToken)

@@ -22,6 +22,8 @@ public static class RegistryServiceExtensions
         services.AddSingleton<RequestBudget>();
         services.AddTransient<RegistryAuthenticationHandler>();
         services.AddTransient<RequestBudgetHandler>();
+        services.AddSingleton<RegistryAvailability>();
+        services.AddTransient<RegistryAvailabilityHandler>();
 
         services.AddHttpClient(RegistryAuthenticator.TokenClientName, (provider, http) =>
                 http.Timeout = provider.GetRequiredService<IOptions<RegistryOptions>>().Value.RequestTimeout)
@@ -29,7 +31,7 @@ public static class RegistryServiceExtensions
 
         // Outermost first: the request budget (waiting for it is not a timeout), the standard resilience
         // pipeline (concurrency limit, timeouts, retries, circuit breaker), authentication (each attempt
-        // carries a current token), then the socket handler, which follows blob redirects without
+        // carries a current token), the availability record (each attempt counts), then the socket handler, which follows blob redirects without
         // forwarding the Authorization header.
         var registry = services.AddHttpClient<RegistryClient>((provider, http) =>
             {
@@ -49,7 +51,8 @@ public static class RegistryServiceExtensions
                 resilience.TotalRequestTimeout.Timeout = options.RequestTimeout * 4;
                 resilience.CircuitBreaker.SamplingDuration = options.RequestTimeout * 2;
             });
-        registry.AddHttpMessageHandler<RegistryAuthenticationHandler>();
+        registry.AddHttpMessageHandler<RegistryAuthenticationHandler>()
+            .AddHttpMessageHandler<RegistryAvailabilityHandler>();
         return services;
     }
 

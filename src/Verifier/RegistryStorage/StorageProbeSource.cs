@@ -26,6 +26,9 @@ public sealed class StorageProbeSource(IRegistryStorage storage, string reposito
 
     public IProbeSource Renew() => new StorageProbeSource(storage, repository, maxManifestBytes, time);
 
+    /// <summary>Storage is read directly, with no registry process to stop and restart in between.</summary>
+    public bool UnavailableSince(DateTimeOffset at) => false;
+
     public Task<Observed<ManifestResponse>> GetManifestAsync(string digest, CancellationToken cancellationToken) =>
         _manifests.GetOrAdd(digest, d => new(() => AskAsync(() => ReadManifestAsync(d, cancellationToken)))).Value;
 

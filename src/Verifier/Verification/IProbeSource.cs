@@ -19,4 +19,10 @@ public interface IProbeSource
 
     /// <summary>A source for the same repository with no answers kept: a walk overtaken by events is walked again with fresh ones.</summary>
     IProbeSource Renew();
+
+    /// <summary>
+    /// Whether the source was seen unavailable at or after <paramref name="at"/>: an answer given before may not hold
+    /// after it (an offline garbage collection sends no event), so a walk resting on one is walked again.
+    /// </summary>
+    bool UnavailableSince(DateTimeOffset at);
 }

@@ -26,6 +26,8 @@ public sealed class RegistryProbeCache(RegistryClient registry, string repositor
 
     public IProbeSource Renew() => new RegistryProbeCache(registry, repository, time);
 
+    public bool UnavailableSince(DateTimeOffset at) => registry.Availability?.UnavailableSince(at) ?? false;
+
     private async Task<Observed<T>> AskAsync<T>(Func<Task<T>> request)
     {
         var askedAt = time.GetUtcNow();

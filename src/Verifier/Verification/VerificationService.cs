@@ -7,12 +7,13 @@ namespace RegistryIntegrity.Verifier.Verification;
 public sealed class VerificationService(
     ManifestWalker walker, IVerdictStore store, IEventLog eventLog, VerifierMetrics metrics, TimeProvider time, ILogger<VerificationService> logger)
 {
-    /// <summary>How often a walk overtaken by events is walked again before it is given up (the next event or sweep walks it).</summary>
+    /// <summary>How often a walk overtaken by events, or straddling a registry outage, is walked before it is given up or saved as it is.</summary>
     private const int MaxWalksPerVerdict = 3;
 
     /// <summary>
     /// Walks and stores the verdict, as of the oldest registry answer it rests on. A walk overtaken by an event
-    /// about one of its objects (a shared sweep answer from before a delete or a push) is walked again with fresh answers.
+    /// about one of its objects (a shared sweep answer from before a delete or a push), or whose answers straddle
+    /// a registry outage, is walked again with fresh answers.
     /// </summary>
     public static Task<WalkResult> WalkAndSaveAsync(
         ManifestWalker walker, IProbeSource probes, IVerdictStore store, TimeProvider time, ILogger logger,
@@ -28,7 +29,16 @@ public sealed class VerificationService(
         {
             var startedAt = time.GetUtcNow();
             var walk = await walker.WalkAsync(probes, digest, cancellationToken);
-            if (await store.SaveWalkAsync(walk, walk.ObservedAt ?? startedAt, tag, processedEvent, cancellationToken))
+            var observedAt = walk.ObservedAt ?? startedAt;
+            if (walk.Result != VerdictResult.Indeterminate && probes.UnavailableSince(observedAt) && attempt < MaxWalksPerVerdict)
+            {
+                // Some answers may be from before an outage (a registry stopped for its garbage collection), the
+                // rest from after it: together they would name the wrong objects missing, or none.
+                logger.LogInformation("{Repository}@{Digest}: the registry was unavailable during the walk; walked again", probes.Repository, digest);
+                probes = probes.Renew();
+                continue;
+            }
+            if (await store.SaveWalkAsync(walk, observedAt, tag, processedEvent, cancellationToken))
                 return walk;
             if (attempt == MaxWalksPerVerdict)
             {

@@ -32,8 +32,8 @@ public static class VerifierServices
             services.AddHttpClient(RegistryAuthenticator.TokenClientName).ConfigurePrimaryHttpMessageHandler(() => registry);
         }
         configure?.Invoke(services);
-        // Retries keep their number but not their seconds of back-off, so failure cases stay quick.
-        services.PostConfigureAll<HttpStandardResilienceOptions>(options => options.Retry.Delay = TimeSpan.FromMilliseconds(1));
+        // Retries keep their number but not their back-off, so failure cases stay quick, and never wait on a fake clock.
+        services.PostConfigureAll<HttpStandardResilienceOptions>(options => options.Retry.Delay = TimeSpan.Zero);
         return services.BuildServiceProvider();
     }
 

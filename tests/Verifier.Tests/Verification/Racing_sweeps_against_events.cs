@@ -117,4 +117,58 @@ public sealed class Racing_sweeps_against_events : IAsyncLifetime
         Assert.NotNull((await _store.GetManifestAsync(Repo, _otherIndex, default))!.DeletedAt);
         Assert.Equal(0, (await _store.CountVerdictsAsync(default)).Healthy);
     }
+
+    /// <summary>
+    /// The registry is stopped, garbage-collected offline (no event) and started while a sweep runs: its next
+    /// request is refused, and by the retry child B and its blobs are gone.
+    /// </summary>
+    private void StopForAnOfflineGcOnTheNextRequest()
+    {
+        _registry.Intercept = _ =>
+        {
+            _registry.Intercept = null;
+            var (_, body) = _registry.RemoveManifest(_childB);
+            var manifest = System.Text.Json.Nodes.JsonNode.Parse(body)!;
+            foreach (var blob in manifest["layers"]!.AsArray().Append(manifest["config"]))
+                _registry.RemoveBlob(blob!["digest"]!.GetValue<string>());
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused");
+        };
+    }
+
+    private async Task<IReadOnlyList<(string Kind, string Digest)>> MissingAsync(string digest) =>
+        [.. (await _store.GetManifestAsync(Repo, digest, default))!.Missing.Select(m => (m.Kind, m.Digest))];
+
+    [Fact]
+    public async Task A_sweep_answer_from_before_a_registry_outage_is_not_mixed_with_answers_from_after_it()
+    {
+        await PushEventAsync(_index);
+        var sweepAnswers = Walker.CreateCache(Repo);
+        await sweepAnswers.GetManifestAsync(_index, default);
+        await sweepAnswers.GetManifestAsync(_childB, default); // the sweep holds "child B present", and nothing about its layers yet
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        StopForAnOfflineGcOnTheNextRequest();
+        await SweepWalkAsync(sweepAnswers, _index); // child A is asked for first, refused, and retried after the GC
+
+        // Not "child B's layers are missing" (child B answered present before the GC): child B itself is.
+        Assert.Equal("broken", await ResultAsync(_index));
+        Assert.Equal([("child-manifest", _childB)], await MissingAsync(_index));
+    }
+
+    [Fact]
+    public async Task A_sweep_that_saw_everything_present_before_a_registry_outage_does_not_call_it_healthy_after_it()
+    {
+        await PushEventAsync(_index);
+        var sweepAnswers = Walker.CreateCache(Repo);
+        await SweepWalkAsync(sweepAnswers, _index); // the sweep holds every object of the index, all present
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        StopForAnOfflineGcOnTheNextRequest();
+        await SweepWalkAsync(sweepAnswers, _otherIndex); // its own manifest asked after the GC, child B answered from before it
+        await SweepWalkAsync(sweepAnswers, _index);
+
+        Assert.Equal([("child-manifest", _childB)], await MissingAsync(_otherIndex));
+        Assert.Equal([("child-manifest", _childB)], await MissingAsync(_index));
+        Assert.Equal(("broken", "broken"), (await ResultAsync(_index), await ResultAsync(_otherIndex)));
+    }
 }
