@@ -30,8 +30,8 @@ public sealed class RegistryAvailability(TimeProvider time)
         }
     }
 
-    /// <summary>Whether the registry was seen unavailable at or after <paramref name="at"/>.</summary>
-    public bool UnavailableSince(DateTimeOffset at) => Interlocked.Read(ref _lastUnavailableTicks) >= at.UtcTicks;
+    /// <summary>Whether the registry was seen unavailable after <paramref name="at"/>.</summary>
+    public bool UnavailableSince(DateTimeOffset at) => Interlocked.Read(ref _lastUnavailableTicks) > at.UtcTicks;
 }
 
 /// <summary>Sees every attempt (it sits inside the retries) and records the ones that found the registry unavailable.</summary>

@@ -44,7 +44,7 @@ public sealed class RepositorySweeper(
             .Concat(await sweeps.ListVerifiedManifestsAsync(repository, cancellationToken))
             .Distinct(StringComparer.Ordinal)
             .ToList();
-        var probes = source.CreateProbes(repository);
+        var probes = new ProbesRenewedAfterOutages(source.CreateProbes(repository), time);
         var checkedCount = 0;
         var gone = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(digests, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConcurrentWalks, CancellationToken = cancellationToken },

@@ -21,7 +21,7 @@ public interface IProbeSource
     IProbeSource Renew();
 
     /// <summary>
-    /// Whether the source was seen unavailable at or after <paramref name="at"/>: an answer given before may not hold
+    /// Whether the source was seen unavailable after <paramref name="at"/>: an answer given before may not hold
     /// after it (an offline garbage collection sends no event), so a walk resting on one is walked again.
     /// </summary>
     bool UnavailableSince(DateTimeOffset at);

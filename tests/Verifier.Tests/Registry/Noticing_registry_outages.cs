@@ -45,8 +45,8 @@ public sealed class Noticing_registry_outages : IDisposable
         Assert.Equal(ProbeOutcome.Present, await AskOnceFailingWithAsync(() => FakeRegistry.Error(status, "UNAVAILABLE")));
 
         Assert.Equal(_time.GetUtcNow(), Availability.LastUnavailableAt);
-        Assert.True(Availability.UnavailableSince(_time.GetUtcNow()));
-        Assert.False(Availability.UnavailableSince(_time.GetUtcNow().AddTicks(1)));
+        Assert.True(Availability.UnavailableSince(_time.GetUtcNow().AddTicks(-1)));
+        Assert.False(Availability.UnavailableSince(_time.GetUtcNow()));
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed class Noticing_registry_outages : IDisposable
 
         Assert.Equal(late, availability.LastUnavailableAt);
         Assert.True(availability.UnavailableSince(early));
-        Assert.False(availability.UnavailableSince(late.AddTicks(1)));
+        Assert.False(availability.UnavailableSince(late));
     }
 
     private sealed class ScriptedClock(params DateTimeOffset[] times) : TimeProvider

@@ -171,4 +171,26 @@ public sealed class Racing_sweeps_against_events : IAsyncLifetime
         Assert.Equal([("child-manifest", _childB)], await MissingAsync(_index));
         Assert.Equal(("broken", "broken"), (await ResultAsync(_index), await ResultAsync(_otherIndex)));
     }
+
+    [Fact]
+    public async Task After_a_registry_outage_the_sweeps_walks_share_fresh_answers_again()
+    {
+        await PushEventAsync(_index);
+        var sweepAnswers = new ProbesRenewedAfterOutages(Walker.CreateCache(Repo), _time);
+        await VerificationService.WalkAndSaveAsync(Walker, sweepAnswers, _store, _time, NullLogger.Instance, _index, null, default);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var refusedOnce = 0;
+        _registry.Intercept = _ => Interlocked.Increment(ref refusedOnce) == 1 ? throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused") : null;
+        Assert.Equal(RegistryIntegrity.Verifier.Registry.ProbeOutcome.Present, (await _services.GetRequiredService<RegistryIntegrity.Verifier.Registry.RegistryClient>().PingAsync(default)).Outcome);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var childBAskedBefore = _registry.CountRequests($"/manifests/{_childB}");
+
+        await VerificationService.WalkAndSaveAsync(Walker, sweepAnswers, _store, _time, NullLogger.Instance, _index, null, default);
+        await VerificationService.WalkAndSaveAsync(Walker, sweepAnswers, _store, _time, NullLogger.Instance, _otherIndex, null, default);
+
+        // Both walks after the outage rest on new answers, and share them: child B is asked for once more, not once per walk.
+        Assert.Equal(1, _registry.CountRequests($"/manifests/{_childB}") - childBAskedBefore);
+        Assert.Equal(("healthy", "healthy"), (await ResultAsync(_index), await ResultAsync(_otherIndex)));
+    }
 }
