@@ -117,6 +117,7 @@ public static class StatusApi
         "indeterminate: unreachable, timeout, 401/403, 429, 5xx, a 2xx other than 200/206, an open circuit or an unreadable answer; a manifest never judged shows it as its verdict",
         "an indeterminate walk never replaces a healthy or broken verdict: it is kept as lastAttempt and the verdict is marked staleSince",
         "the newest registry state wins: a walk whose oldest answer predates the stored verdict or a deletion changes nothing",
+        "a walk whose answers straddle a moment the registry was seen down is walked again with fresh answers: answers from before a stop (an offline garbage collection) may not hold after it",
         "a tag's events apply in the registry's order: a push or tag listing older than the tag's deletion does not bring it back, a deletion older than its last push does not remove it",
     ];
 
