@@ -6,7 +6,10 @@ using RegistryIntegrity.Verifier.Store;
 namespace RegistryIntegrity.Verifier.Sweeps;
 
 /// <summary>Starts a sweep: records it (so its progress can be asked for at once) and queues it for any Verifier replica.</summary>
-public sealed class SweepRequester(ISendEndpointProvider sendEndpoints, ISweepStore sweeps, TimeProvider time, QueueAddresses queues, IOptions<SweepOptions> options)
+/// <param name="registry">When this process last saw the registry down; none where nothing asks the registry.</param>
+public sealed class SweepRequester(
+    ISendEndpointProvider sendEndpoints, ISweepStore sweeps, TimeProvider time, QueueAddresses queues, IOptions<SweepOptions> options,
+    Registry.RegistryAvailability? registry = null)
 {
     // One process asks at a time, so two requests in the same instant cannot both find no running sweep.
     private static readonly SemaphoreSlim OneAtATime = new(1, 1);
@@ -50,10 +53,16 @@ public sealed class SweepRequester(ISendEndpointProvider sendEndpoints, ISweepSt
         }
     }
 
-    /// <summary>The latest sweep when it has not completed or failed and started less than <see cref="SweepOptions.StaleAfter"/> ago.</summary>
+    /// <summary>
+    /// The latest sweep when it has not completed or failed, started less than <see cref="SweepOptions.StaleAfter"/> ago,
+    /// and started after the registry was last seen down. One that began before an outage may have passed repositories
+    /// that a garbage collection run while the registry was stopped has changed since (it sends no event): it runs on,
+    /// but a request after the outage starts a sweep of its own rather than joining it.
+    /// </summary>
     public async Task<SweepProgress?> RunningAsync(CancellationToken cancellationToken)
     {
         var latest = await sweeps.GetLatestSweepAsync(completedOnly: false, cancellationToken);
-        return latest is { Status: "enumerating" or "running" } && time.GetUtcNow() - latest.StartedAt < options.Value.StaleAfter ? latest : null;
+        return latest is { Status: "enumerating" or "running" } && time.GetUtcNow() - latest.StartedAt < options.Value.StaleAfter
+            && registry?.UnavailableSince(latest.StartedAt) != true ? latest : null;
     }
 }

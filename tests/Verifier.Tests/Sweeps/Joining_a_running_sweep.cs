@@ -35,7 +35,7 @@ public sealed class Joining_a_running_sweep
         public IProbeSource CreateProbes(string repository) => throw new NotSupportedException();
     }
 
-    private static async Task<(ServiceProvider Services, ISweepStore Store, CountingSource Source)> CreateAsync()
+    private static async Task<(ServiceProvider Services, ISweepStore Store, CountingSource Source)> CreateAsync(RegistryAvailability? registry = null)
     {
         var connections = await SqliteStores.CreateDatabaseAsync();
         var source = new CountingSource();
@@ -47,6 +47,7 @@ public sealed class Joining_a_running_sweep
             .AddSingleton<ISweepStore, DapperSweepStore>()
             .AddSweeps()
             .AddSingleton<ISweepSource>(source)
+            .AddSingleton(registry ?? new RegistryAvailability(TimeProvider.System))
             .AddMassTransitTestHarness(bus => bus.AddConsumer<StartSweepConsumer>())
             .BuildServiceProvider(true);
         await services.GetTestHarness().Start();
@@ -86,5 +87,44 @@ public sealed class Joining_a_running_sweep
 
         Assert.NotNull(await store.GetSweepAsync(request.SweepId, default));
         Assert.Equal(1, source.Listings);
+    }
+
+    /// <summary>The registry seen down (refused, 502/503/504) at <paramref name="at"/>.</summary>
+    private static RegistryAvailability SeenDownAt(DateTimeOffset at)
+    {
+        var availability = new RegistryAvailability(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(at));
+        availability.RecordUnavailable();
+        return availability;
+    }
+
+    [Fact]
+    public async Task A_request_after_a_registry_outage_starts_its_own_sweep_beside_one_that_began_before_it()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var (services, store, source) = await CreateAsync(SeenDownAt(now.AddSeconds(-5)));
+        await using var _ = services;
+        var beforeTheOutage = Guid.CreateVersion7();
+        await store.StartSweepAsync(beforeTheOutage, "schedule", now.AddSeconds(-10), default);
+        var request = new StartSweep { SweepId = Guid.CreateVersion7(), Trigger = "storage-watcher", RequestedAt = now };
+
+        await ConsumeAsync(services, request);
+
+        Assert.NotNull(await store.GetSweepAsync(request.SweepId, default));
+        Assert.Equal(1, source.Listings);
+    }
+
+    [Fact]
+    public async Task A_request_joins_a_sweep_that_began_after_the_last_registry_outage()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var (services, store, source) = await CreateAsync(SeenDownAt(now.AddSeconds(-10)));
+        await using var _ = services;
+        await store.StartSweepAsync(Guid.CreateVersion7(), "api", now.AddSeconds(-5), default);
+        var request = new StartSweep { SweepId = Guid.CreateVersion7(), Trigger = "storage-watcher", RequestedAt = now };
+
+        await ConsumeAsync(services, request);
+
+        Assert.Null(await store.GetSweepAsync(request.SweepId, default));
+        Assert.Equal(0, source.Listings);
     }
 }
