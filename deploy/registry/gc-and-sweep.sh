@@ -24,12 +24,16 @@
 #                      cannot be read
 #   SWEEP_ATTEMPTS     tries to trigger the sweep (default 10)
 #   SWEEP_RETRY_DELAY  seconds between tries (default 6)
+#   SWEEP_WAIT         seconds to wait for the sweep to finish and print its result (default 3600;
+#                      0: request it and exit)
+#   SWEEP_POLL_INTERVAL seconds between looks at the sweep's progress (default 5)
 #
 # Exit status: GC's own status when GC fails (the sweep is still requested: a GC that
 # failed half-way may already have deleted blobs); 65 when GC was refused because the
 # forecast says it would break tagged images; 66 when a `--delete-untagged` GC was refused
 # because no complete forecast could be had; 69 when GC succeeded but no sweep could be
-# triggered; 64 on a usage error; 0 otherwise.
+# triggered; 67 when the sweep after GC completed and broken manifests exist; 68 when it
+# failed or had not finished within SWEEP_WAIT; 64 on a usage error; 0 otherwise.
 #
 # Run GC with the registry stopped or in read-only mode
 # (storage.maintenance.readonly.enabled: true): a push during GC can lose blobs.
@@ -40,11 +44,20 @@ VERIFIER_URL=${VERIFIER_URL:-}
 VERIFIER_TOKEN=${VERIFIER_TOKEN:-}
 SWEEP_ATTEMPTS=${SWEEP_ATTEMPTS:-10}
 SWEEP_RETRY_DELAY=${SWEEP_RETRY_DELAY:-6}
+SWEEP_WAIT=${SWEEP_WAIT:-3600}
+SWEEP_POLL_INTERVAL=${SWEEP_POLL_INTERVAL:-5}
 if [ -z "${REGISTRY_BIN:-}" ]; then
   if command -v registry >/dev/null 2>&1; then REGISTRY_BIN=registry; else REGISTRY_BIN=docker-registry; fi
 fi
 
 log() { echo "gc-and-sweep: $*" >&2; }
+
+for name in SWEEP_ATTEMPTS SWEEP_RETRY_DELAY SWEEP_WAIT SWEEP_POLL_INTERVAL; do
+  case ${!name} in
+    '' | *[!0-9]*) log "$name must be a whole number (got '${!name}')"; exit 64 ;;
+  esac
+done
+[ "$SWEEP_ATTEMPTS" -ge 1 ] || { log "SWEEP_ATTEMPTS must be at least 1"; exit 64; }
 
 # The flags are read as the registry's own flag library (cobra/pflag) reads them, so that no
 # spelling of -m slips past the 2.x check below: --delete-untagged[=BOOL], -m, -m=BOOL, and short
@@ -174,6 +187,7 @@ if [ -n "$forecast_problem" ]; then
 fi
 
 log "running: $REGISTRY_BIN garbage-collect $CONFIG ${gc_args[*]}"
+gc_started=$(date +%s)
 "$REGISTRY_BIN" garbage-collect "$CONFIG" "${gc_args[@]}"
 gc_status=$?
 if [ "$gc_status" -ne 0 ]; then
@@ -185,22 +199,87 @@ if [ "$dry_run" = yes ]; then
   exit "$gc_status"
 fi
 
-swept=no
-for attempt in $(seq 1 "$SWEEP_ATTEMPTS"); do
-  if curl -fsS -X POST -H 'Content-Length: 0' --max-time 10 "${auth[@]}" "$VERIFIER_URL/v1/sweeps" >/dev/null; then
-    log "sweep requested (attempt $attempt)"
-    swept=yes
-    break
-  fi
-  log "could not request a sweep (attempt $attempt of $SWEEP_ATTEMPTS)"
-  [ "$attempt" -lt "$SWEEP_ATTEMPTS" ] && sleep "$SWEEP_RETRY_DELAY"
-done
+# The field's first value in a JSON answer (the Verifier's answers are flat enough for this, and the
+# registry host may have no jq).
+json_field() { printf '%s' "$2" | grep -o "\"$1\":\"\{0,1\}[^\",}]*" | head -n 1 | sed "s/^\"$1\":\"\{0,1\}//"; }
 
-if [ "$gc_status" -ne 0 ]; then
-  exit "$gc_status"
-fi
-if [ "$swept" = no ]; then
+# POST /v1/sweeps, retried; prints the answer. A sweep already running is joined (200): one that began
+# before this GC cannot have seen what the GC did, so it is waited out and a sweep asked for again.
+request_sweep() {
+  local attempt answer
+  for attempt in $(seq 1 "$SWEEP_ATTEMPTS"); do
+    if answer=$(curl -fsS -X POST -H 'Content-Length: 0' --max-time 10 "${auth[@]}" "$VERIFIER_URL/v1/sweeps"); then
+      printf '%s' "$answer"
+      return 0
+    fi
+    log "could not request a sweep (attempt $attempt of $SWEEP_ATTEMPTS)"
+    [ "$attempt" -lt "$SWEEP_ATTEMPTS" ] && sleep "$SWEEP_RETRY_DELAY"
+  done
+  return 1
+}
+
+# Follows the sweep until it completes or fails, at most SWEEP_WAIT seconds; prints its last answer.
+wait_for_sweep() {
+  local deadline=$((SECONDS + SWEEP_WAIT)) answer status
+  while :; do
+    answer=$(curl -fsS --max-time 10 "${auth[@]}" "$VERIFIER_URL/v1/sweeps/$1") || answer=""
+    status=$(json_field status "$answer")
+    if [ "$status" = completed ] || [ "$status" = failed ] || [ $SECONDS -ge $deadline ]; then
+      printf '%s' "$answer"
+      return 0
+    fi
+    sleep "$SWEEP_POLL_INTERVAL"
+  done
+}
+
+if ! answer=$(request_sweep); then
+  [ "$gc_status" -ne 0 ] && exit "$gc_status"
   log "GC succeeded but no sweep could be requested: POST $VERIFIER_URL/v1/sweeps by hand"
   exit 69
 fi
-exit 0
+sweep_id=$(json_field id "$answer")
+started_at=$(json_field startedAt "$answer")
+if [ -n "$started_at" ] && started=$(date -d "$started_at" +%s 2>/dev/null) && [ "$started" -lt "$gc_started" ]; then
+  log "sweep $sweep_id was already running since before the GC; waiting for it to end, then asking for a new one"
+  wait_for_sweep "$sweep_id" >/dev/null
+  if ! answer=$(request_sweep); then
+    [ "$gc_status" -ne 0 ] && exit "$gc_status"
+    log "GC succeeded but no sweep could be requested: POST $VERIFIER_URL/v1/sweeps by hand"
+    exit 69
+  fi
+  sweep_id=$(json_field id "$answer")
+fi
+if [ -z "$sweep_id" ]; then
+  log "a sweep was requested, but the Verifier's answer named none to follow: $answer"
+  exit "$gc_status"
+fi
+log "sweep $sweep_id requested: $VERIFIER_URL/v1/sweeps/$sweep_id"
+
+if [ "$SWEEP_WAIT" -eq 0 ]; then
+  exit "$gc_status"
+fi
+answer=$(wait_for_sweep "$sweep_id")
+status=$(json_field status "$answer")
+case "$status" in
+  completed)
+    status_answer=$(curl -fsS --max-time 10 "${auth[@]}" "$VERIFIER_URL/v1/status") || status_answer=""
+    broken=$(json_field broken "$status_answer")
+    log "sweep $sweep_id completed: $(json_field manifestsChecked "$answer") manifests checked in $(json_field repositoriesDone "$answer") repositories; ${broken:-unknown} broken"
+    [ "$gc_status" -ne 0 ] && exit "$gc_status"
+    if [ "${broken:-0}" != 0 ]; then
+      log "broken manifests: GET $VERIFIER_URL/v1/broken (or the verifier's check verb) names each and what is missing"
+      exit 67
+    fi
+    ;;
+  failed)
+    log "sweep $sweep_id failed: $(json_field catalogError "$answer")"
+    [ "$gc_status" -ne 0 ] && exit "$gc_status"
+    exit 68
+    ;;
+  *)
+    log "sweep $sweep_id has not finished after ${SWEEP_WAIT} s (status: ${status:-unknown}); follow it at $VERIFIER_URL/v1/sweeps/$sweep_id"
+    [ "$gc_status" -ne 0 ] && exit "$gc_status"
+    exit 68
+    ;;
+esac
+exit "$gc_status"

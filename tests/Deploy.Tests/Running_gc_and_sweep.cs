@@ -114,7 +114,7 @@ public sealed class Running_gc_and_sweep : IDisposable
         Assert.True(exitCode == 0, output);
         Assert.Equal($"garbage-collect {Path.Combine(_folder.FullName, "config.yml")} -m", ran);
         Assert.Contains("--force: running a GC that the forecast says breaks tagged images", output, StringComparison.Ordinal);
-        Assert.Equal(["/v1/gc-forecast?mode=delete-untagged&version=2.8&format=text", "/v1/sweeps"], verifier.Requests);
+        Assert.Equal(["/v1/gc-forecast?mode=delete-untagged&version=2.8&format=text", .. FollowedSweep], verifier.Requests);
     }
 
     [Theory]
@@ -129,7 +129,8 @@ public sealed class Running_gc_and_sweep : IDisposable
 
         Assert.True(exitCode == 0, output);
         Assert.NotNull(ran);
-        Assert.Equal([$"/v1/gc-forecast?{query}&format=text", "/v1/sweeps"], verifier.Requests);
+        Assert.Equal([$"/v1/gc-forecast?{query}&format=text", .. FollowedSweep], verifier.Requests);
+        Assert.Contains("sweep new-sweep completed: 12 manifests checked in 3 repositories; 0 broken", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -147,8 +148,87 @@ public sealed class Running_gc_and_sweep : IDisposable
         Assert.NotNull(dryRun.Ran);
     }
 
+    /// <summary>After GC: the sweep requested, followed to its end, and the broken count read.</summary>
+    private static readonly string[] FollowedSweep = ["/v1/sweeps", "/v1/sweeps/new-sweep", "/v1/status"];
+
+    [Fact]
+    public async Task A_sweep_running_since_before_the_gc_is_waited_out_and_a_new_one_followed_to_its_result()
+    {
+        using var verifier = new StandInVerifier("safe", runningSinceBefore: true);
+
+        var (exitCode, ran, output) = await RunAsync(Registry282, "", verifier.Url);
+
+        Assert.True(exitCode == 0, output);
+        Assert.NotNull(ran);
+        Assert.Equal(["/v1/gc-forecast?mode=plain&version=2.8&format=text", "/v1/sweeps", "/v1/sweeps/old-sweep", .. FollowedSweep], verifier.Requests);
+        Assert.Contains("sweep old-sweep was already running since before the GC", output, StringComparison.Ordinal);
+        Assert.Contains("sweep new-sweep completed: 12 manifests checked in 3 repositories; 0 broken", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Broken_manifests_after_the_gc_exit_67_and_say_where_they_are_listed()
+    {
+        using var verifier = new StandInVerifier("safe", broken: 2);
+
+        var (exitCode, _, output) = await RunAsync(Registry282, "", verifier.Url);
+
+        Assert.True(exitCode == 67, output);
+        Assert.Contains("; 2 broken", output, StringComparison.Ordinal);
+        Assert.Contains($"GET {verifier.Url}/v1/broken", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("failed", "sweep new-sweep failed: catalog inaccessible")]
+    [InlineData("running", "sweep new-sweep has not finished after 1 s (status: running)")]
+    public async Task A_sweep_that_fails_or_outlasts_the_wait_exits_68(string sweepStatus, string said)
+    {
+        using var verifier = new StandInVerifier("safe", sweepStatus);
+
+        var (exitCode, _, output) = await RunAsync(Registry282, "", verifier.Url, new() { ["SWEEP_WAIT"] = "1" });
+
+        Assert.True(exitCode == 68, output);
+        Assert.Contains(said, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_no_wait_the_sweep_is_requested_and_not_followed()
+    {
+        using var verifier = new StandInVerifier("safe");
+
+        var (exitCode, _, output) = await RunAsync(Registry282, "", verifier.Url, new() { ["SWEEP_WAIT"] = "0" });
+
+        Assert.True(exitCode == 0, output);
+        Assert.Equal(["/v1/gc-forecast?mode=plain&version=2.8&format=text", "/v1/sweeps"], verifier.Requests);
+        Assert.Contains($"sweep new-sweep requested: {verifier.Url}/v1/sweeps/new-sweep", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("SWEEP_WAIT", "soon")]
+    [InlineData("SWEEP_POLL_INTERVAL", "-1")]
+    [InlineData("SWEEP_ATTEMPTS", "ten")]
+    public async Task A_setting_that_is_not_a_whole_number_is_a_usage_error_before_anything_runs(string name, string value)
+    {
+        // Empty is the default (as for every setting of this script), not an error.
+        var (exitCode, ran, output) = await RunAsync(Registry282, "", environment: new() { [name] = value });
+
+        Assert.True(exitCode == 64, output);
+        Assert.Null(ran);
+        Assert.Contains($"{name} must be a whole number", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Zero_attempts_at_the_sweep_is_a_usage_error()
+    {
+        var (exitCode, ran, output) = await RunAsync(Registry282, "", environment: new() { ["SWEEP_ATTEMPTS"] = "0" });
+
+        Assert.True(exitCode == 64, output);
+        Assert.Null(ran);
+        Assert.Contains("SWEEP_ATTEMPTS must be at least 1", output, StringComparison.Ordinal);
+    }
+
     /// <returns>Ran: the garbage-collect command line the stand-in registry received, or null when it did not run.</returns>
-    private async Task<(int ExitCode, string? Ran, string Output)> RunAsync(string version, string flags, string verifierUrl = "http://127.0.0.1:1")
+    private async Task<(int ExitCode, string? Ran, string Output)> RunAsync(
+        string version, string flags, string verifierUrl = "http://127.0.0.1:1", Dictionary<string, string>? environment = null)
     {
         var registry = Path.Combine(_folder.FullName, "registry");
         var marker = Path.Combine(_folder.FullName, "gc-ran");
@@ -173,6 +253,9 @@ public sealed class Running_gc_and_sweep : IDisposable
         start.Environment["VERIFIER_URL"] = verifierUrl;
         start.Environment["SWEEP_ATTEMPTS"] = "1";
         start.Environment["SWEEP_RETRY_DELAY"] = "0";
+        start.Environment["SWEEP_POLL_INTERVAL"] = "0";
+        foreach (var (key, value) in environment ?? [])
+            start.Environment[key] = value;
         start.Environment.Remove("REGISTRY_VERSION");
         start.Environment.Remove("VERIFIER_TOKEN");
         using var process = Process.Start(start)!;
@@ -183,13 +266,19 @@ public sealed class Running_gc_and_sweep : IDisposable
         return (process.ExitCode, File.Exists(marker) ? File.ReadAllText(marker).Trim() : null, await stdout + await stderr);
     }
 
-    /// <summary>Answers GET /v1/gc-forecast with a text forecast whose result is given, and POST /v1/sweeps with 202.</summary>
+    /// <summary>
+    /// Answers GET /v1/gc-forecast with a text forecast whose result is given; POST /v1/sweeps with 202 and a sweep
+    /// started now (or, when <paramref name="runningSinceBefore"/>, first with 200 and a sweep started an hour ago);
+    /// GET /v1/sweeps/{id} with <paramref name="sweepStatus"/> (the hour-old sweep: completed); GET /v1/status with
+    /// <paramref name="broken"/> broken manifests.
+    /// </summary>
     private sealed class StandInVerifier : IDisposable
     {
         private readonly HttpListener _listener = new();
         private readonly List<string> _requests = [];
+        private int _posts;
 
-        public StandInVerifier(string result)
+        public StandInVerifier(string result, string sweepStatus = "completed", int broken = 0, bool runningSinceBefore = false)
         {
             var free = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
             free.Start();
@@ -211,21 +300,36 @@ public sealed class Running_gc_and_sweep : IDisposable
                     {
                         return;
                     }
+                    var path = context.Request.RawUrl ?? "";
                     lock (_requests)
-                        _requests.Add(context.Request.RawUrl ?? "");
-                    var body = context.Request.HttpMethod == "POST" ? "{}" : result switch
+                        _requests.Add(path);
+                    var (status, body) = (context.Request.HttpMethod, path) switch
                     {
-                        "would-break" => "result: would-break\nforecast of `garbage-collect --delete-untagged` on distribution 2.8\nBREAKS infra/ci:latest (sha256:1)\n",
-                        "incomplete" => "result: incomplete\nINCOMPLETE: no sweep has completed yet\n",
-                        _ => $"result: {result}\n",
+                        ("POST", "/v1/sweeps") when runningSinceBefore && Interlocked.Increment(ref _posts) == 1 =>
+                            (200, Sweep("old-sweep", "running", DateTimeOffset.UtcNow.AddHours(-1))),
+                        ("POST", "/v1/sweeps") => (202, Sweep("new-sweep", "enumerating", DateTimeOffset.UtcNow)),
+                        ("GET", "/v1/sweeps/old-sweep") => (200, Sweep("old-sweep", "completed", DateTimeOffset.UtcNow.AddHours(-1))),
+                        ("GET", "/v1/sweeps/new-sweep") => (200, Sweep("new-sweep", sweepStatus, DateTimeOffset.UtcNow)),
+                        ("GET", "/v1/status") => (200, $"{{\"manifests\":{{\"healthy\":10,\"broken\":{broken},\"indeterminate\":0}},\"missingObjects\":{broken}}}"),
+                        _ => (200, result switch
+                        {
+                            "would-break" => "result: would-break\nforecast of `garbage-collect --delete-untagged` on distribution 2.8\nBREAKS infra/ci:latest (sha256:1)\n",
+                            "incomplete" => "result: incomplete\nINCOMPLETE: no sweep has completed yet\n",
+                            _ => $"result: {result}\n",
+                        }),
                     };
-                    context.Response.StatusCode = context.Request.HttpMethod == "POST" ? 202 : 200;
+                    context.Response.StatusCode = status;
                     var bytes = System.Text.Encoding.UTF8.GetBytes(body);
                     await context.Response.OutputStream.WriteAsync(bytes);
                     context.Response.Close();
                 }
             });
         }
+
+        /// <summary>The Verifier's sweep view: id, status, and its progress.</summary>
+        private static string Sweep(string id, string status, DateTimeOffset startedAt) =>
+            $"{{\"id\":\"{id}\",\"status\":\"{status}\",\"progress\":{{\"id\":\"{id}\",\"trigger\":\"api\",\"startedAt\":\"{startedAt:O}\"," +
+            $"\"repositoriesDone\":3,\"manifestsChecked\":12,\"catalogError\":{(status == "failed" ? "\"catalog inaccessible\"" : "null")}}}}}";
 
         public string Url { get; }
 
