@@ -232,21 +232,19 @@ wait_for_sweep() {
   done
 }
 
-if ! answer=$(request_sweep); then
+no_sweep() {
   [ "$gc_status" -ne 0 ] && exit "$gc_status"
   log "GC succeeded but no sweep could be requested: POST $VERIFIER_URL/v1/sweeps by hand"
   exit 69
-fi
+}
+
+answer=$(request_sweep) || no_sweep
 sweep_id=$(json_field id "$answer")
 started_at=$(json_field startedAt "$answer")
 if [ -n "$started_at" ] && started=$(date -d "$started_at" +%s 2>/dev/null) && [ "$started" -lt "$gc_started" ]; then
   log "sweep $sweep_id was already running since before the GC; waiting for it to end, then asking for a new one"
   wait_for_sweep "$sweep_id" >/dev/null
-  if ! answer=$(request_sweep); then
-    [ "$gc_status" -ne 0 ] && exit "$gc_status"
-    log "GC succeeded but no sweep could be requested: POST $VERIFIER_URL/v1/sweeps by hand"
-    exit 69
-  fi
+  answer=$(request_sweep) || no_sweep
   sweep_id=$(json_field id "$answer")
 fi
 if [ -z "$sweep_id" ]; then
