@@ -1,6 +1,7 @@
 using MassTransit;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Consumers;
@@ -17,9 +18,7 @@ public sealed class DigestDeletedConsumer(VerificationService verification, IVer
         if (!context.IsReplay() && await eventLog.IsProcessedAsync(message.EventId, context.CancellationToken))
             return;
         // When the registry deleted it, not when we heard: a walk that saw it present after that (a re-push) wins.
-        var now = time.GetUtcNow();
-        var deletedAt = message.OccurredAt < now ? message.OccurredAt : now;
-        await store.MarkDeletedAsync(message.Repository, message.Digest, deletedAt, processedEvent: null, context.CancellationToken);
+        await store.MarkDeletedAsync(message.Repository, message.Digest, time.NoLaterThanNow(message.OccurredAt), processedEvent: null, context.CancellationToken);
         await verification.VerifyReferrersAsync(message.Repository, message.Digest, message.OccurredAt, context.CancellationToken);
         // Recorded last: a crash before this point redelivers the event and the (idempotent) work is redone.
         await eventLog.RecordAsync(ProcessedEvent.From(message), context.CancellationToken);

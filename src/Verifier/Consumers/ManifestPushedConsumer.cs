@@ -1,6 +1,7 @@
 using MassTransit;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Verification;
 
 namespace RegistryIntegrity.Verifier.Consumers;
@@ -19,8 +20,7 @@ public sealed class ManifestPushedConsumer(VerificationService verification, IVe
         if (!context.IsReplay() && await eventLog.IsProcessedAsync(message.EventId, context.CancellationToken))
             return;
         // Answers a sweep got about this digest before the push are out of date from now on.
-        var now = time.GetUtcNow();
-        await store.RecordPushAsync(message.Repository, message.Digest, message.OccurredAt < now ? message.OccurredAt : now, context.CancellationToken);
+        await store.RecordPushAsync(message.Repository, message.Digest, time.NoLaterThanNow(message.OccurredAt), context.CancellationToken);
         var walk = await verification.VerifyAsync(
             message.Repository, message.Digest, message.Tag, ProcessedEvent.From(message, context.IsReplay()), context.CancellationToken);
         if (!walk.RootMissing)

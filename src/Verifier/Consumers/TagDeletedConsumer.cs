@@ -1,6 +1,7 @@
 using MassTransit;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Verifier.Store;
+using RegistryIntegrity.Verifier.Verdicts;
 
 namespace RegistryIntegrity.Verifier.Consumers;
 
@@ -12,8 +13,6 @@ public sealed class TagDeletedConsumer(IVerdictStore store, IEventLog eventLog, 
         if (!context.IsReplay() && await eventLog.IsProcessedAsync(message.EventId, context.CancellationToken))
             return;
         // When the registry deleted it, not when we heard: a push event from before it, delivered late, does not undo it.
-        var now = time.GetUtcNow();
-        var deletedAt = message.OccurredAt < now ? message.OccurredAt : now;
-        await store.DeleteTagAsync(message.Repository, message.Tag, deletedAt, ProcessedEvent.From(message), context.CancellationToken);
+        await store.DeleteTagAsync(message.Repository, message.Tag, time.NoLaterThanNow(message.OccurredAt), ProcessedEvent.From(message), context.CancellationToken);
     }
 }

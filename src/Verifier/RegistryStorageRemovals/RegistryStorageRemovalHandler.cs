@@ -21,9 +21,8 @@ public sealed class RegistryStorageRemovalHandler(
 {
     public async Task<RemovalOutcome> HandleAsync(RegistryStorageRemoved message, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
         // Capped at our clock, as for registry events: a watcher clock ahead of ours must not outdate later walks.
-        DateTimeOffset At(RemovedObject r) => r.RemovedAt < now ? r.RemovedAt : now;
+        DateTimeOffset At(RemovedObject r) => time.NoLaterThanNow(r.RemovedAt);
         var valid = message.Removals.Where(IsValid).ToList();
 
         var tags = valid.Where(r => r.Kind == RemovedObjectKinds.Tag).Select(r => new TagRemoval(r.Repository!, r.Tag!, null, At(r))).ToList();

@@ -65,8 +65,7 @@ public sealed class DapperVerdictStore(IDbConnectionFactory connections, TimePro
             if (tag is not null)
             {
                 // Ordered by the push event's time (capped at our clock), not the walk's: a late push never outranks a later delete.
-                var (pushedAt, clock) = (processedEvent?.OccurredAt ?? checkedAt, time.GetUtcNow());
-                var pushedMs = (pushedAt < clock ? pushedAt : clock).ToUnixTimeMilliseconds();
+                var pushedMs = time.NoLaterThanNow(processedEvent?.OccurredAt ?? checkedAt).ToUnixTimeMilliseconds();
                 await TagChanges.FillRemovedTagDigestAsync(connection, transaction, walk.Repository, tag, walk.Digest, pushedMs);
                 if (!walk.RootMissing && await TagChanges.RecordPushAsync(connection, transaction, walk.Repository, tag, pushedMs))
                     await UpsertTagAsync(connection, transaction, walk.Repository, tag, walk.Digest, now);
