@@ -20,6 +20,8 @@ public sealed class RabbitMqStack : IAsyncLifetime
         Stack = await LocalStack.StartAsync(StackServices.RabbitMq);
         Listener = StartListener();
         await WaitUntilReadyAsync(Listener, TimeSpan.FromSeconds(30));
+        await PayFirstSendAsync(Listener, TimeSpan.FromSeconds(30));
+        await Broker.DrainAsync(RabbitMqUri, Contracts.QueueNames.RegistryEvents);
     }
 
     public KestrelListener StartListener()
@@ -36,6 +38,27 @@ public sealed class RabbitMqStack : IAsyncLifetime
 
     public static async Task WaitUntilReadyAsync(KestrelListener listener, TimeSpan within) =>
         await WaitForReadinessAsync(listener, System.Net.HttpStatusCode.OK, within);
+
+    /// <summary>
+    /// A new Listener's first send declares MassTransit's send path: on a loaded machine it can outlast the publish
+    /// timeout (503, and the registry sends again). Paid here with one event, so tests of a single send are only about it.
+    /// </summary>
+    public static async Task PayFirstSendAsync(KestrelListener listener, TimeSpan within)
+    {
+        using var client = listener.CreateAuthorizedHttpClient();
+        var deadline = DateTime.UtcNow + within;
+        var last = System.Net.HttpStatusCode.NotFound;
+        while (DateTime.UtcNow < deadline)
+        {
+            using var content = new ByteArrayContent(Fixtures.RegistryFixtures.Body("manifest-push-by-tag"));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/vnd.docker.distribution.events.v1+json");
+            last = (await client.PostAsync("/v1/events", content)).StatusCode;
+            if (last == System.Net.HttpStatusCode.OK)
+                return;
+            await Task.Delay(500);
+        }
+        throw new TimeoutException($"The Listener answered {(int)last} to every event for {within.TotalSeconds} s.");
+    }
 
     public static async Task WaitForReadinessAsync(KestrelListener listener, System.Net.HttpStatusCode expected, TimeSpan within)
     {
