@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
+using RegistryIntegrity.Hosting.Settings;
 
 namespace RegistryIntegrity.Hosting;
 
@@ -27,7 +28,7 @@ public static class ManagementPort
         var first = string.IsNullOrWhiteSpace(urls) ? "http://localhost:5000" : urls.Split(';', StringSplitOptions.RemoveEmptyEntries)[0].Trim().TrimEnd('/');
         var hostEnd = first.LastIndexOf(':');
         if (hostEnd <= first.IndexOf("://", StringComparison.Ordinal) || first[(hostEnd + 1)..] == port.Value.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            throw new InvalidOperationException($"{PortKey} must differ from the port of Urls ({first}).");
+            throw new SettingsException([$"{PortKey} is invalid: expected a port other than the one of Urls ({first})."]);
         builder.WebHost.UseUrls($"{urls};http://{first[(first.IndexOf("://", StringComparison.Ordinal) + 3)..hostEnd]}:{port}");
         return port;
     }
@@ -76,13 +77,20 @@ public static class ManagementPort
             });
         });
 
+    /// <summary>Reports a <c>Management:Port</c> that is not a TCP port number before anything starts.</summary>
+    public static void Check(SettingsCheck check) =>
+        check.Value(PortKey, "a TCP port number (1-65535) other than the port of Urls", text => TryParse(text, out _), required: false);
+
     private static int? Read(IConfiguration configuration)
     {
         var text = configuration[PortKey];
         if (string.IsNullOrWhiteSpace(text))
             return null;
-        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
+        return TryParse(text, out var port)
             ? port
-            : throw new InvalidOperationException($"{PortKey} must be a TCP port number (1-65535), not '{text}'.");
+            : throw new SettingsException([$"{PortKey} is invalid: expected a TCP port number (1-65535)."]);
     }
+
+    private static bool TryParse(string text, out int port) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) && port is > 0 and <= 65535;
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Contracts;
+using RegistryIntegrity.Hosting.Settings;
 
 namespace RegistryIntegrity.Hosting;
 
@@ -22,6 +23,16 @@ public sealed class RabbitMqOptions
 
     /// <summary>The broker URI; <see cref="RabbitMqOptionsValidator"/> has made sure there is one.</summary>
     public Uri Uri => ConnectionString ?? throw new InvalidOperationException($"{ConnectionStringKey} is not set.");
+
+    /// <summary>Reports every broker setting that cannot work before anything starts, each by its key.</summary>
+    public static void Check(SettingsCheck check)
+    {
+        check.BrokerUri(ConnectionStringKey);
+        check.Boolean(QueueNames.QuorumQueuesKey);
+        check.Value(QueueNames.EventsQueueMaxLengthKey, "a whole number of messages, at least 1",
+            text => int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length) && length >= 1,
+            required: false);
+    }
 
     public static RabbitMqOptions Read(IConfiguration configuration) => new()
     {

@@ -12,9 +12,9 @@ internal static class ListenerSettings
     {
         var check = new SettingsCheck(configuration);
         check.Section(ListenerOptions.SectionName, new ListenerOptionsValidator());
-        check.BrokerUri(RabbitMqOptions.ConnectionStringKey);
-        check.Boolean(QueueNames.QuorumQueuesKey);
+        RabbitMqOptions.Check(check);
         check.Urls();
+        ManagementPort.Check(check);
         check.LogLevels();
         return check.ThrowIfInvalid();
     }

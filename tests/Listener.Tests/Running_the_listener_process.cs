@@ -24,6 +24,9 @@ public sealed class Running_the_listener_process : IDisposable
     [InlineData("--Listener:PublishTimeout=abc", "Listener:PublishTimeout")]
     [InlineData("--ConnectionStrings:RabbitMq=not-a-uri", "ConnectionStrings:RabbitMq")]
     [InlineData("--Listener:BearerTokens:0=short", "Listener:BearerTokens")]
+    [InlineData("--RabbitMq:EventsQueueMaxLength=lots", "RabbitMq:EventsQueueMaxLength")]
+    [InlineData("--Management:Port=metrics", "Management:Port")]
+    [InlineData("--Management:Port=5080", "Management:Port")]
     public async Task A_bad_setting_stops_it_at_once_with_one_line_naming_the_key_and_exit_64(string argument, string key)
     {
         var result = await ServiceProcess.RunCommandAsync("Listener", [argument],

@@ -109,6 +109,10 @@ public class Starting_the_listener
     [InlineData("ConnectionStrings:RabbitMq", "http://rabbitmq:5672/", "ConnectionStrings:RabbitMq")]
     [InlineData("ConnectionStrings:RabbitMq", "rabbitmq:5672", "ConnectionStrings:RabbitMq")]
     [InlineData("RabbitMq:QuorumQueues", "yes", "RabbitMq:QuorumQueues")]
+    [InlineData("RabbitMq:EventsQueueMaxLength", "lots", "RabbitMq:EventsQueueMaxLength")]
+    [InlineData("RabbitMq:EventsQueueMaxLength", "0", "RabbitMq:EventsQueueMaxLength")]
+    [InlineData("Management:Port", "metrics", "Management:Port")]
+    [InlineData("Management:Port", "0", "Management:Port")]
     [InlineData("Urls", "localhost:5080", "Urls")]
     [InlineData("Logging:LogLevel:Default", "Loud", "Logging:LogLevel:Default")]
     public void With_a_bad_setting_refuses_to_start_with_one_line_naming_the_key(string key, string value, string named)

@@ -21,9 +21,9 @@ public static class StorageWatcherServiceExtensions
     {
         var check = new SettingsCheck(builder.Configuration);
         check.Section<StorageWatcherOptions>(StorageWatcherOptions.SectionName);
-        check.BrokerUri(RabbitMqOptions.ConnectionStringKey);
-        check.Boolean(QueueNames.QuorumQueuesKey);
+        RabbitMqOptions.Check(check);
         check.Urls();
+        ManagementPort.Check(check);
         check.LogLevels();
         foreach (var warning in check.ThrowIfInvalid())
             Console.Error.WriteLine($"warning: {warning}");

@@ -40,12 +40,12 @@ internal static class VerifierSettings
         if (parts.HasFlag(VerifierParts.Service))
             check.Section<Forecast.GcForecastOptions>(Forecast.GcForecastOptions.SectionName);
         if (parts.HasFlag(VerifierParts.Broker))
-        {
-            check.BrokerUri(RabbitMqOptions.ConnectionStringKey);
-            check.Boolean(QueueNames.QuorumQueuesKey);
-        }
+            RabbitMqOptions.Check(check);
         if (parts.HasFlag(VerifierParts.Web))
+        {
             check.Urls();
+            ManagementPort.Check(check);
+        }
         if (parts.HasFlag(VerifierParts.Api))
             check.Section(ApiOptions.SectionName, new ApiOptionsValidator());
         check.LogLevels();
