@@ -8,11 +8,11 @@ namespace RegistryIntegrity.Verifier.Forecast;
 
 /// <summary>
 /// Keeps <c>registry_integrity_gc_forecast_broken_images{mode,version}</c> current: whenever the store changed
-/// (an event processed, a sweep's tag listing, a sweep completed), within <see cref="GcForecastOptions.RefreshInterval"/>,
+/// (see <see cref="StoreGraphSource.ChangeMarkerAsync"/>), within <see cref="GcForecastOptions.RefreshInterval"/>,
 /// both modes are forecast again for the configured registry version. NaN while the graph is incomplete.
 /// </summary>
 public sealed class GcForecastMetrics(
-    GcForecastService forecasts, IDbConnectionFactory connections, IOptions<GcForecastOptions> options, VerifierStart start,
+    GcForecastService forecasts, StoreGraphSource storeGraph, IDbConnectionFactory connections, IOptions<GcForecastOptions> options, VerifierStart start,
     TimeProvider time, VerifierMetricsRegistry metrics, ILogger<GcForecastMetrics> logger) : BackgroundService
 {
     private readonly Gauge _brokenImages = metrics.Factory.CreateGauge(
@@ -38,7 +38,7 @@ public sealed class GcForecastMetrics(
         {
             try
             {
-                var marker = await ChangeMarkerAsync(stoppingToken);
+                var marker = await storeGraph.ChangeMarkerAsync(stoppingToken);
                 if (marker != lastMarker && await LiveManifestsAsync(stoppingToken) is var live
                     && options.Value.GaugeMaxManifests > 0 && live > options.Value.GaugeMaxManifests)
                 {
@@ -83,18 +83,5 @@ public sealed class GcForecastMetrics(
         await using var connection = await connections.OpenAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT COUNT(*) FROM manifests WHERE deleted_ms IS NULL", cancellationToken: cancellationToken));
-    }
-
-    /// <summary>Cheap: changes whenever something the forecast reads may have changed.</summary>
-    private async Task<string> ChangeMarkerAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        // Indexed maxima only: every walk adds a verdict history row, every event a processed event.
-        var row = await connection.QuerySingleAsync<(long? History, long? Events, long? Started, long? Completed, long? Listings, long? Directories, long Dangling)>(new CommandDefinition("""
-            SELECT (SELECT MAX(id) FROM verdict_history), (SELECT MAX(occurred_ms) FROM processed_events),
-                   (SELECT MAX(started_ms) FROM sweeps), (SELECT MAX(completed_ms) FROM sweeps), (SELECT MAX(listed_ms) FROM tag_listings),
-                   (SELECT MAX(listed_ms) FROM tag_directories), (SELECT COUNT(*) FROM dangling_tags)
-            """, cancellationToken: cancellationToken));
-        return row.ToString();
     }
 }

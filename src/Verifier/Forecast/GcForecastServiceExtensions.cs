@@ -11,10 +11,11 @@ public static class GcForecastServiceExtensions
     {
         services.AddOptions<GcForecastOptions>().BindConfiguration(GcForecastOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(provider => new VerifierStart(provider.GetRequiredService<TimeProvider>().GetUtcNow()));
+        services.AddSingleton(provider => ActivatorUtilities.CreateInstance<StoreGraphSource>(provider));
         // The exact source where the registry's storage is readable (RegistryStorage:Root registers it), else the store.
         services.AddSingleton<IGcGraphSource>(provider => provider.GetService<IRegistryStorage>() is { } storage
             ? new StorageGraphSource(storage, provider.GetRequiredService<IOptions<RegistryStorageOptions>>().Value.MaxManifestBytes)
-            : ActivatorUtilities.CreateInstance<StoreGraphSource>(provider));
+            : provider.GetRequiredService<StoreGraphSource>());
         services.AddSingleton<GcForecastService>();
         services.AddVerifierMetricsRegistry();
         services.AddHostedService<GcForecastMetrics>();

@@ -121,4 +121,21 @@ public sealed class StoreGraphSource(IDbConnectionFactory connections, ISweepSto
 
     private static HashSet<string> Set(Dictionary<string, HashSet<string>> sets, string key) =>
         sets.TryGetValue(key, out var set) ? set : sets[key] = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Cheap, indexed maxima only: changes whenever something the forecast reads may have changed (a walk, an event,
+    /// a sweep, a tag listing, a tag pushed or deleted through the API or removed on the registry's storage).
+    /// </summary>
+    public async Task<string> ChangeMarkerAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        var row = await connection.QuerySingleAsync<(long? History, long? Events, long? Started, long? Completed, long? Listings, long? Directories, long? Tags, long? Removals, long Dangling)>(
+            new CommandDefinition("""
+                SELECT (SELECT MAX(id) FROM verdict_history), (SELECT MAX(occurred_ms) FROM processed_events),
+                       (SELECT MAX(started_ms) FROM sweeps), (SELECT MAX(completed_ms) FROM sweeps), (SELECT MAX(listed_ms) FROM tag_listings),
+                       (SELECT MAX(listed_ms) FROM tag_directories), (SELECT MAX(changed_ms) FROM tag_changes),
+                       (SELECT MAX(removed_ms) FROM registry_storage_tag_removals), (SELECT COUNT(*) FROM dangling_tags)
+                """, cancellationToken: cancellationToken));
+        return row.ToString();
+    }
 }

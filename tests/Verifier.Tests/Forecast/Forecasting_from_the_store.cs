@@ -78,6 +78,33 @@ public abstract class Forecasting_from_the_store
     }
 
     [Fact]
+    public async Task A_deleted_tag_moves_the_marker_that_keeps_the_forecast_gauge_current()
+    {
+        var store = await CreateAsync();
+        await store.Verdicts.SaveWalkAsync(Index("infra/ci", Digest('0'), 'a'), T0, "latest", null, default);
+        await CompleteSweepAsync(store, T0);
+        var before = await store.Source.ChangeMarkerAsync(default);
+        var forecastBefore = await ForecastAsync(store);
+
+        // A tag deleted through the API and a tag directory removed on the registry's storage both end here.
+        await store.Verdicts.DeleteTagAsync("infra/ci", "latest", T0.AddMinutes(1), processedEvent: null, default);
+
+        Assert.NotEqual(before, await store.Source.ChangeMarkerAsync(default));
+        Assert.Equal(GcForecast.WouldBreak, forecastBefore.Result);
+        Assert.Equal(GcForecast.Safe, (await ForecastAsync(store)).Result);
+    }
+
+    [Fact]
+    public async Task The_marker_stays_while_nothing_changes()
+    {
+        var store = await CreateAsync();
+        await store.Verdicts.SaveWalkAsync(Index("infra/ci", Digest('0'), 'a'), T0, "latest", null, default);
+        await CompleteSweepAsync(store, T0);
+
+        Assert.Equal(await store.Source.ChangeMarkerAsync(default), await store.Source.ChangeMarkerAsync(default));
+    }
+
+    [Fact]
     public async Task Without_a_sweep_completed_since_the_verifier_started_the_forecast_is_incomplete()
     {
         var store = await CreateAsync();
