@@ -253,9 +253,14 @@ public sealed class RegistryClient(HttpClient http, IOptions<RegistryOptions> op
             : ProbeResult.Present;
 
     /// <summary><c>GET /v2/</c>: whether the registry answers at all (401 counts: it is up and wants credentials).</summary>
+    /// <summary>Marks a request the resilience pipeline sends once: its answer, whatever it is, is what is wanted now.</summary>
+    public static readonly HttpRequestOptionsKey<bool> SingleAttempt = new("RegistryIntegrity.SingleAttempt");
+
+    /// <summary>One attempt, no retries: a status page says how the registry answers now, within its own short wait.</summary>
     public async Task<ProbeResult> PingAsync(CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "v2/");
+        request.Options.Set(SingleAttempt, true);
         var probe = await SendAsync(request, "ping", _ => Task.FromResult(ProbeResult.Present), probe => probe, cancellationToken);
         return probe.StatusCode is 401 ? probe with { Outcome = ProbeOutcome.Present } : probe;
     }

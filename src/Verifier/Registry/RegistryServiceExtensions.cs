@@ -1,3 +1,4 @@
+using Polly;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Http.Resilience;
@@ -50,6 +51,11 @@ public static class RegistryServiceExtensions
                 resilience.AttemptTimeout.Timeout = options.RequestTimeout;
                 resilience.TotalRequestTimeout.Timeout = options.RequestTimeout * 4;
                 resilience.CircuitBreaker.SamplingDuration = options.RequestTimeout * 2;
+                var retried = resilience.Retry.ShouldHandle;
+                resilience.Retry.ShouldHandle = arguments =>
+                    arguments.Context.GetRequestMessage()?.Options.TryGetValue(RegistryClient.SingleAttempt, out var single) == true && single
+                        ? ValueTask.FromResult(false)
+                        : retried(arguments);
             });
         registry.AddHttpMessageHandler<RegistryAuthenticationHandler>()
             .AddHttpMessageHandler<RegistryAvailabilityHandler>();

@@ -13,7 +13,7 @@ public static class VerifierServices
     /// <param name="registry">Replaces the socket handler under the registry client (and the token client): a fake registry.</param>
     public static ServiceProvider Create(
         IDictionary<string, string?> configuration, HttpMessageHandler? registry = null, TimeProvider? time = null, ILoggerProvider? logs = null,
-        Action<IServiceCollection>? configure = null)
+        Action<IServiceCollection>? configure = null, bool shippedRetryBackOff = false)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(configuration).Build());
@@ -33,7 +33,8 @@ public static class VerifierServices
         }
         configure?.Invoke(services);
         // Retries keep their number but not their back-off, so failure cases stay quick, and never wait on a fake clock.
-        services.PostConfigureAll<HttpStandardResilienceOptions>(options => options.Retry.Delay = TimeSpan.Zero);
+        if (!shippedRetryBackOff)
+            services.PostConfigureAll<HttpStandardResilienceOptions>(options => options.Retry.Delay = TimeSpan.Zero);
         return services.BuildServiceProvider();
     }
 

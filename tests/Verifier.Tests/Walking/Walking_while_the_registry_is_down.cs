@@ -54,4 +54,18 @@ public sealed class Walking_while_the_registry_is_down : IAsyncLifetime
         Assert.Equal("healthy", stored.LastAttempt!.Result);
         Assert.Equal(0, (await store.CountVerdictsAsync(default)).Stale);
     }
+
+    [Fact]
+    public async Task The_status_ping_says_connection_refused_from_one_attempt_with_the_shipped_retry_back_off()
+    {
+        await _stack.StopAsync(StackServices.Registry);
+        using var services = VerifierServices.Create(VerifierServices.Configuration(_stack.RegistryUri), shippedRetryBackOff: true);
+        // The status page's own wait: retried with the shipped back-off (2 s and more), the refusal would be lost to it.
+        using var statusPageWait = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+
+        var ping = await services.GetRequiredService<RegistryClient>().PingAsync(statusPageWait.Token);
+
+        Assert.Equal(ProbeOutcome.Indeterminate, ping.Outcome);
+        Assert.Equal("registry unreachable (connection refused)", ping.Reason);
+    }
 }
