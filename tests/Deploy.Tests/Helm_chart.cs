@@ -146,6 +146,24 @@ public partial class Helm_chart
         }
     }
 
+    [Fact]
+    public void The_storage_watcher_sidecar_example_reads_the_secret_and_runs_the_image_the_chart_provides()
+    {
+        var values = RepositoryFiles.LoadYaml(Path.Combine(RepositoryFiles.Chart, "values.yaml"));
+        var appVersion = RepositoryFiles.Scalar(RepositoryFiles.LoadYaml(Path.Combine(RepositoryFiles.Chart, "Chart.yaml")), "appVersion");
+        var sidecar = RepositoryFiles.LoadYaml(RepositoryFiles.PathOf("deploy", "helm", "storage-watcher-sidecar.values.yaml"));
+        var container = Assert.IsType<YamlMappingNode>(Assert.Single(Assert.IsType<YamlSequenceNode>(RepositoryFiles.Child(sidecar, "extraContainers"))));
+        var broker = Assert.Single(Assert.IsType<YamlSequenceNode>(RepositoryFiles.Child(container, "env")),
+            e => RepositoryFiles.Scalar(e, "name") == "ConnectionStrings__RabbitMq");
+        var secret = RepositoryFiles.Child(RepositoryFiles.Child(broker, "valueFrom")!, "secretKeyRef")!;
+
+        // The secret the chart creates (rabbitmq.create) for a release named registry-integrity.
+        Assert.Equal("registry-integrity-rabbitmq", RepositoryFiles.Scalar(secret, "name"));
+        Assert.Equal(RepositoryFiles.Scalar(RepositoryFiles.Child(values, "rabbitmq")!, "key"), RepositoryFiles.Scalar(secret, "key"));
+        var listenerImage = RepositoryFiles.Child(RepositoryFiles.Child(values, "listener")!, "image")!;
+        Assert.Equal($"{RepositoryFiles.Scalar(listenerImage, "repository")}:{appVersion}", RepositoryFiles.Scalar(container, "image"));
+    }
+
     private static IEnumerable<(string File, string Text)> Templates() =>
         Directory.GetFiles(Path.Combine(RepositoryFiles.Chart, "templates"))
             .Order(StringComparer.Ordinal)

@@ -127,8 +127,8 @@ public sealed partial class StorageWatcherService(
         }
         else if (_watch is null && now - _lastFallbackSweep >= _options.FallbackSweepInterval)
         {
+            // The start sweep stays due: what is removed between this sweep and the watch's start is only found by it.
             await RequestSweepAsync("storage-watcher-fallback", stoppingToken);
-            _startSweepDue = false;
         }
         if (_eventsLost)
         {

@@ -53,6 +53,43 @@ public sealed class Telling_the_verifier_the_watcher_state
     }
 
     [Fact]
+    public async Task A_root_that_appears_after_the_start_gets_a_reconciling_sweep_once_it_is_watched()
+    {
+        await using var stack = await LocalStack.StartAsync(StackServices.RabbitMq);
+        var root = Directory.CreateTempSubdirectory("storage-watcher-").FullName;
+        try
+        {
+            await using var app = await StartWatcherAsync(stack.RabbitMqUri, root, new Dictionary<string, string?>
+            {
+                ["StorageWatcher:RootCheckInterval"] = "200ms",
+                ["StorageWatcher:HeartbeatInterval"] = "1h",
+            });
+            var requests = app.Services.GetRequiredService<StorageWatcherStatus>().SweepRequests;
+
+            // Not watching yet: a fallback sweep covers the storage meanwhile.
+            await WaitForAsync(() => requests.WithLabels("storage-watcher-fallback").Value >= 1, "a fallback sweep");
+            Directory.CreateDirectory(Path.Combine(root, "docker", "registry", "v2"));
+            // Removals between that sweep and the watch's start are only found by another one.
+            await WaitForAsync(() => requests.WithLabels("storage-watcher-start").Value >= 1, "a sweep once watching");
+            await app.StopAsync();
+
+            Assert.Equal(1, requests.WithLabels("storage-watcher-start").Value);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition() && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.True(condition(), $"No {what} within 30 s.");
+    }
+
+    [Fact]
     public async Task A_heartbeat_the_broker_does_not_take_is_logged_and_tried_again_at_the_next_tick()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
