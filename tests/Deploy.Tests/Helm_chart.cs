@@ -147,6 +147,20 @@ public partial class Helm_chart
     }
 
     [Fact]
+    public void By_default_only_named_peers_reach_the_pods_and_the_verifier_api_needs_a_token()
+    {
+        var values = RepositoryFiles.LoadYaml(Path.Combine(RepositoryFiles.Chart, "values.yaml"));
+        var templates = Templates().ToDictionary(t => t.File, t => t.Text);
+
+        Assert.Equal("true", RepositoryFiles.Scalar(RepositoryFiles.Child(values, "networkPolicy")!, "enabled"));
+        Assert.Matches(@"secretRef:\s+name: \{\{ include ""registry-integrity.apiSecretName"" \. \}\}", templates["verifier-deployment.yaml"]);
+        // Neither an existing Secret nor one to create: the install fails, it does not run open.
+        var apiSecretName = templates["_helpers.tpl"][templates["_helpers.tpl"].IndexOf("define \"registry-integrity.apiSecretName\"", StringComparison.Ordinal)..];
+        Assert.Matches(@"\{\{- else -\}\}\s+\{\{- fail ""api: set api.existingSecret", apiSecretName);
+        Assert.Contains("Api__Tokens__{{ $index }}", templates["secrets.yaml"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_storage_watcher_sidecar_example_reads_the_secret_and_runs_the_image_the_chart_provides()
     {
         var values = RepositoryFiles.LoadYaml(Path.Combine(RepositoryFiles.Chart, "values.yaml"));

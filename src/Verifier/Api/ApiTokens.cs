@@ -7,7 +7,7 @@ namespace RegistryIntegrity.Verifier.Api;
 public enum ApiAccess { Read, Write }
 
 /// <summary>
-/// Bearer-token check for the API: writes (starting a sweep) need a token whenever <c>Api:Tokens</c> is set;
+/// Bearer-token check for the API: writes (starting a sweep, a repair) need a token whenever <c>Api:Tokens</c> is set;
 /// reads too unless <c>Api:ReadsNeedToken=false</c>. Tokens are compared as SHA-256 hashes in constant time.
 /// </summary>
 public sealed class ApiTokens
@@ -48,7 +48,7 @@ public sealed class ApiTokens
                 return await next(context);
             http.Response.Headers.WWWAuthenticate = "Bearer realm=\"registry-integrity-verifier\"";
             return Results.Problem(statusCode: StatusCodes.Status401Unauthorized,
-                detail: access == ApiAccess.Write ? "Starting a sweep needs a bearer token from Api:Tokens." : "Reading needs a bearer token from Api:Tokens.");
+                detail: access == ApiAccess.Write ? "Starting a sweep or a repair needs a bearer token from Api:Tokens." : "Reading needs a bearer token from Api:Tokens.");
         }
     }
 }

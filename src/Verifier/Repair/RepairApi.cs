@@ -13,13 +13,17 @@ public static class RepairApi
     /// </summary>
     public static IEndpointRouteBuilder MapRepairApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/v1/repairs", async (HttpRequest http, RepairService repairs, RepairGate gate, CancellationToken cancellationToken) =>
+        routes.MapPost("/v1/repairs", async (HttpRequest http, RepairService repairs, RepairGate gate, ApiTokens tokens, CancellationToken cancellationToken) =>
         {
             var (request, problem) = await ReadAsync(http, cancellationToken);
             if (request is null)
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: problem);
             if (request.Problems() is { Count: > 0 } problems)
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: string.Join("; ", problems));
+            // A repair writes to the registry with its push credentials: never for whoever reaches an open port.
+            if (request.Apply && !tokens.Configured)
+                return Results.Problem(statusCode: StatusCodes.Status403Forbidden,
+                    detail: "a repair with apply needs Api:Tokens set and one of them as bearer token (dry runs and the repair verb do not)");
             if (!gate.TryEnter())
                 return Results.Problem(statusCode: StatusCodes.Status409Conflict, detail: "a repair is running; ask again when it is done");
             try

@@ -22,19 +22,24 @@ public sealed class RepairApiApp : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        App = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        App = Create(_database, Token);
+        _ = App.Server;
+        return Task.CompletedTask;
+    }
+
+    /// <param name="token">The one <c>Api:Tokens</c> entry; none when null.</param>
+    public static WebApplicationFactory<Program> Create(string database, string? token) =>
+        new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseSetting("ConnectionStrings:RabbitMq", "amqp://guest:guest@127.0.0.1:1/");
             builder.UseSetting("Registry:BaseUrl", $"http://127.0.0.1:{LocalStack.GetFreeTcpPorts(1)[0]}/");
             builder.UseSetting("Store:Provider", "Sqlite");
-            builder.UseSetting("Store:ConnectionString", $"Data Source={_database}");
-            builder.UseSetting("Api:Tokens:0", Token);
+            builder.UseSetting("Store:ConnectionString", $"Data Source={database}");
+            if (token is not null)
+                builder.UseSetting("Api:Tokens:0", token);
             builder.UseSetting("Repair:Sources:0:BaseUrl", $"http://127.0.0.1:{LocalStack.GetFreeTcpPorts(1)[0]}/");
             builder.ConfigureTestServices(services => services.AddMassTransitTestHarness());
         });
-        _ = App.Server;
-        return Task.CompletedTask;
-    }
 
     public async Task DisposeAsync()
     {
@@ -66,6 +71,28 @@ public sealed class Asking_for_a_repair(RepairApiApp fixture) : IClassFixture<Re
         var (status, _) = await PostAsync("{\"all\":true}", token);
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
+    }
+
+    [Fact]
+    public async Task Without_api_tokens_configured_a_repair_that_would_write_is_refused_with_403_and_a_dry_run_is_not()
+    {
+        var database = Path.Combine(Path.GetTempPath(), $"repair-api-open-{Guid.NewGuid():N}.db");
+        try
+        {
+            await using var open = RepairApiApp.Create(database, token: null);
+            using var http = open.CreateClient();
+
+            using var apply = await http.PostAsync("/v1/repairs", new StringContent("{\"all\":true,\"apply\":true}", Encoding.UTF8, "application/json"));
+            using var dryRun = await http.PostAsync("/v1/repairs", new StringContent("{\"all\":true}", Encoding.UTF8, "application/json"));
+
+            Assert.Equal(HttpStatusCode.Forbidden, apply.StatusCode);
+            Assert.Contains("Api:Tokens", JsonDocument.Parse(await apply.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, dryRun.StatusCode);
+        }
+        finally
+        {
+            File.Delete(database);
+        }
     }
 
     [Theory]

@@ -41,6 +41,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/* Secret with the webhook tokens; its keys are Listener__BearerTokens__N. */}}
+{{- define "registry-integrity.apiSecretName" -}}
+{{- if .Values.api.existingSecret -}}
+{{- .Values.api.existingSecret -}}
+{{- else if .Values.api.create -}}
+{{- printf "%s-api" (include "registry-integrity.fullname" .) -}}
+{{- else -}}
+{{- fail "api: set api.existingSecret (a Secret whose keys are Api__Tokens__0..n), or api.create=true with api.tokens: the Verifier's API starts sweeps and repairs" -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "registry-integrity.webhookSecretName" -}}
 {{- if .Values.webhook.existingSecret -}}
 {{- .Values.webhook.existingSecret -}}
