@@ -5,6 +5,7 @@ using Prometheus;
 using RegistryIntegrity.Hosting;
 using RegistryIntegrity.Hosting.Settings;
 using RegistryIntegrity.Listener.Authentication;
+using RegistryIntegrity.Listener.Configuration;
 using RegistryIntegrity.Listener.Monitoring;
 using RegistryIntegrity.Listener.Notifications;
 using RegistryIntegrity.Listener.Publishing;

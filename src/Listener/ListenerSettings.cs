@@ -1,6 +1,7 @@
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Hosting;
 using RegistryIntegrity.Hosting.Settings;
+using RegistryIntegrity.Listener.Configuration;
 
 namespace RegistryIntegrity.Listener;
 

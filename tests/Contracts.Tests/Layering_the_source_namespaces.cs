@@ -5,9 +5,9 @@ namespace RegistryIntegrity.Contracts.Tests;
 
 /// <summary>
 /// Reads every source file under src/ and draws an edge from the file's area (its namespace cut to
-/// <c>RegistryIntegrity.Service.Area</c>) to each area it names (a using directive or a qualified name).
-/// Parent namespaces are visible without a using, so a cycle through them is not seen here: the
-/// composition roots (<c>RegistryIntegrity.Listener</c>, <c>RegistryIntegrity.Verifier</c>) only compose.
+/// <c>RegistryIntegrity.Service.Area</c>) to each area it names: a using directive or a fully qualified
+/// name, a name qualified from the service (<c>Repair.RepairHints</c> inside the Verifier), or a type of a
+/// parent namespace, which C# makes visible without either (<c>ListenerOptions</c> inside the Listener).
 /// </summary>
 public partial class Layering_the_source_namespaces
 {
@@ -28,40 +28,30 @@ public partial class Layering_the_source_namespaces
     public void Has_no_cycle_between_areas()
     {
         var graph = Graph();
-        var state = new Dictionary<string, bool>(); // false: on the current path, true: done
-        var path = new List<string>();
-
-        string? Visit(string area)
-        {
-            state[area] = false;
-            path.Add(area);
-            foreach (var next in graph.GetValueOrDefault(area, []).Order(StringComparer.Ordinal))
-            {
-                if (!state.TryGetValue(next, out var done))
-                {
-                    if (Visit(next) is { } found)
-                    {
-                        return found;
-                    }
-                }
-                else if (!done)
-                {
-                    return string.Join(" -> ", path.SkipWhile(a => a != next).Append(next));
-                }
-            }
-
-            path.RemoveAt(path.Count - 1);
-            state[area] = true;
-            return null;
-        }
-
+        var cycles = new List<string>();
         foreach (var area in graph.Keys.Order(StringComparer.Ordinal))
         {
-            if (!state.ContainsKey(area) && Visit(area) is { } cycle)
+            // Every area this one reaches, with the path: a path back to itself is a cycle.
+            var paths = new Dictionary<string, string> { [area] = area };
+            var queue = new Queue<string>([area]);
+            while (queue.Count > 0)
             {
-                Assert.Fail($"Namespace cycle in src/: {cycle}");
+                var from = queue.Dequeue();
+                foreach (var next in graph.GetValueOrDefault(from, []).Order(StringComparer.Ordinal))
+                {
+                    if (next == area)
+                    {
+                        cycles.Add($"{paths[from]} -> {area}");
+                        queue.Clear();
+                        break;
+                    }
+                    if (paths.TryAdd(next, $"{paths[from]} -> {next}"))
+                        queue.Enqueue(next);
+                }
             }
         }
+
+        Assert.True(cycles.Count == 0, $"Namespace cycles in src/:\n{string.Join('\n', cycles)}");
     }
 
     [Fact]
@@ -80,6 +70,12 @@ public partial class Layering_the_source_namespaces
             .Select(f => (Path: f, Code: Comment().Replace(File.ReadAllText(f), "")))
             .ToList();
         var declared = files.Select(f => Declaration().Match(f.Code)).Where(m => m.Success).Select(m => m.Groups[1].Value).ToHashSet();
+        // Types declared directly in a namespace that has namespaces below it (a service's or a project's root).
+        var parentTypes = files
+            .Select(f => (Match: Declaration().Match(f.Code), f.Code))
+            .Where(f => f.Match.Success && declared.Any(n => n.StartsWith(f.Match.Groups[1].Value + ".", StringComparison.Ordinal)))
+            .SelectMany(f => TypeDeclaration().Matches(f.Code).Select(t => (Namespace: f.Match.Groups[1].Value, Type: t.Groups[1].Value)))
+            .ToList();
         var graph = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var (_, code) in files)
         {
@@ -89,21 +85,39 @@ public partial class Layering_the_source_namespaces
                 continue; // top-level statements (Program.cs): the entry point names everything
             }
 
-            var area = Area(declaration.Groups[1].Value);
+            var own = declaration.Groups[1].Value;
+            var area = Area(own);
             var uses = graph.TryGetValue(area, out var known) ? known : graph[area] = [];
-            foreach (Match mention in Name().Matches(Declaration().Replace(code, "")))
+            var body = Declaration().Replace(code, "");
+            var mentions = Name().Matches(body).Select(m => m.Value)
+                .Concat(Qualified().Matches(body)
+                    .Select(m => (Namespace: $"{Service(own)}.{m.Groups[1].Value}", Name: m.Groups[2].Value))
+                    .Where(q => declared.Contains(q.Namespace))
+                    .Select(q => $"{q.Namespace}.{q.Name}"));
+            foreach (var mention in mentions)
             {
                 // The longest declared namespace the name starts with: a type or namespace of that area.
-                var named = declared.Where(n => mention.Value == n || mention.Value.StartsWith(n + ".", StringComparison.Ordinal)).MaxBy(n => n.Length);
+                var named = declared.Where(n => mention == n || mention.StartsWith(n + ".", StringComparison.Ordinal)).MaxBy(n => n.Length);
                 if (named is not null && Area(named) != area)
                 {
                     uses.Add(Area(named));
+                }
+            }
+
+            foreach (var (parent, type) in parentTypes)
+            {
+                if (own.StartsWith(parent + ".", StringComparison.Ordinal) && Area(parent) != area
+                    && Regex.IsMatch(body, $@"(?<![\w.]){type}\b"))
+                {
+                    uses.Add(Area(parent));
                 }
             }
         }
 
         return graph;
     }
+
+    private static string Service(string name) => string.Join('.', name.Split('.').Take(2));
 
     private static string Area(string name) => string.Join('.', name.Split('.').Take(3));
 
@@ -112,6 +126,13 @@ public partial class Layering_the_source_namespaces
 
     [GeneratedRegex(@"\bRegistryIntegrity(\.\w+)+")]
     private static partial Regex Name();
+
+    /// <summary><c>Area.Name</c> not preceded by a dot: a name qualified from the service's own namespace.</summary>
+    [GeneratedRegex(@"(?<![\w.])([A-Z]\w*)\.([A-Z]\w*)")]
+    private static partial Regex Qualified();
+
+    [GeneratedRegex(@"\b(?:class|record|struct|interface|enum)\s+([A-Z]\w*)")]
+    private static partial Regex TypeDeclaration();
 
     [GeneratedRegex(@"//[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
     private static partial Regex Comment();

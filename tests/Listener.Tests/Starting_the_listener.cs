@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using RegistryIntegrity.Hosting.Settings;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using RegistryIntegrity.Listener.Configuration;
 
 namespace RegistryIntegrity.Listener.Tests;
 

@@ -28,7 +28,7 @@ public sealed class SettingsCheck
 
     public IReadOnlyList<string> Warnings => _warnings;
 
-    /// <summary>Binds <paramref name="section"/> to <typeparamref name="T"/> key by key, then validates it (data annotations, <see cref="IValidatableObject"/>, <paramref name="validator"/>).</summary>
+    /// <summary>Binds <paramref name="section"/> to <typeparamref name="T"/> key by key, then validates it (data annotations, then <paramref name="validator"/>).</summary>
     public T? Section<T>(string section, IValidateOptions<T>? validator = null) where T : class, new()
     {
         var before = _problems.Count;

@@ -1,3 +1,4 @@
+using RegistryIntegrity.Listener.Configuration;
 using System.Buffers;
 using System.Buffers.Text;
 using System.Security.Cryptography;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Listener.Configuration;
 using RegistryIntegrity.Listener.Quarantine;
 
 using RegistryIntegrity.Listener.Publishing;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Listener.Configuration;
 using RegistryIntegrity.Listener.Monitoring;
 using RegistryIntegrity.Listener.Publishing;
 using RegistryIntegrity.Listener.Quarantine;

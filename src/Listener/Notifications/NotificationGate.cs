@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Listener.Authentication;
+using RegistryIntegrity.Listener.Configuration;
 using RegistryIntegrity.Listener.Monitoring;
 
 namespace RegistryIntegrity.Listener.Notifications;

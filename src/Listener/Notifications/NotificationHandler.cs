@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using RegistryIntegrity.Listener.Configuration;
 using RegistryIntegrity.Listener.Monitoring;
 
 namespace RegistryIntegrity.Listener.Notifications;

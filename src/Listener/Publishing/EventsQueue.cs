@@ -4,6 +4,7 @@ using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Hosting;
+using RegistryIntegrity.Listener.Configuration;
 
 namespace RegistryIntegrity.Listener.Publishing;
 

@@ -1,3 +1,4 @@
+using RegistryIntegrity.Listener.Configuration;
 using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;

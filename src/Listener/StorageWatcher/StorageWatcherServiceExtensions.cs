@@ -4,6 +4,7 @@ using Prometheus;
 using RegistryIntegrity.Contracts;
 using RegistryIntegrity.Hosting;
 using RegistryIntegrity.Hosting.Settings;
+using RegistryIntegrity.Listener.Configuration;
 using RegistryIntegrity.Listener.Monitoring;
 using RegistryIntegrity.Listener.Publishing;
 

@@ -35,7 +35,7 @@ public static class StatusApi
         });
         // Broken manifests in (repository, digest) order, then tags whose manifest is gone (same fields:
         // repository, digest, tags, missing, reasons) in (repository, tag) order, each with a repairHint.
-        v1.MapGet("/broken", async (string? limit, string? cursor, HttpContext context, IVerdictStore store, Repair.RepairHints hints,
+        v1.MapGet("/broken", async (string? limit, string? cursor, HttpContext context, IVerdictStore store, IBrokenListAnnotator hints,
             Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, Microsoft.Extensions.Options.IOptions<ApiOptions> api,
             CancellationToken cancellationToken) =>
             await ListBrokenAsync(limit, cursor, context, store, cancellationToken) is var (page, problem) && problem is null

@@ -39,9 +39,9 @@ public static class VerifierCommandLine
         root.Subcommands.Add(SweepCommands.CreateBackfill());
         root.Subcommands.Add(ReplayCommands.CreateReplay());
         root.Subcommands.Add(ReplayCommands.CreateReplayErrors());
-        root.Subcommands.Add(RegistryStorage.FsckCommand.Create());
-        root.Subcommands.Add(Repair.RepairCommand.Create());
-        root.Subcommands.Add(Forecast.GcForecastCommand.Create());
+        root.Subcommands.Add(FsckCommand.Create());
+        root.Subcommands.Add(RepairCommand.Create());
+        root.Subcommands.Add(GcForecastCommand.Create());
         // No verb: the service, composed and built in the composition root.
         root.SetAction((parse, cancellationToken) => CommandLineHost.GuardAsync(parse, () =>
             VerifierServiceExtensions.RunServiceAsync(parse.UnmatchedTokens.ToArray(), parse.InvocationConfiguration.Error, cancellationToken)));

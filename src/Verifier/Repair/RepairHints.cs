@@ -1,3 +1,4 @@
+using RegistryIntegrity.Verifier.Api;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -23,7 +24,7 @@ public sealed record RepairHint(string Summary, IReadOnlyList<RePush> RePush, Bu
 /// and the descriptor annotations its index gives each child); manifests are immutable by digest, so what was
 /// read is kept (a bounded cache) and a listing costs one manifest GET per broken image at most once.
 /// </summary>
-public sealed class RepairHints(RegistryClient registry, IOptions<RepairOptions> options)
+public sealed class RepairHints(RegistryClient registry, IOptions<RepairOptions> options) : IBrokenListAnnotator
 {
     private const int MaxCached = 10_000;
     private static readonly TimeSpan LookupBudget = TimeSpan.FromSeconds(3);

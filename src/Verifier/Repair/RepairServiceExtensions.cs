@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using RegistryIntegrity.Hosting.Settings;
+using RegistryIntegrity.Verifier.Api;
 using RegistryIntegrity.Verifier.Monitoring;
 
 namespace RegistryIntegrity.Verifier.Repair;
@@ -23,6 +24,7 @@ public static class RepairServiceExtensions
         services.AddSingleton<SourceRegistries>();
         services.AddSingleton<ObjectCopier>();
         services.AddSingleton<RepairHints>();
+        services.AddSingleton<IBrokenListAnnotator>(provider => provider.GetRequiredService<RepairHints>());
         services.AddSingleton<RepairGate>();
         services.AddTransient<RepairExecutor>();
         services.AddTransient<RepairService>();

@@ -1,11 +1,11 @@
+using RegistryIntegrity.Verifier.Forecast;
 using System.CommandLine;
 using System.Net.Http.Json;
 using System.Text.Json;
 using RegistryIntegrity.Hosting.Settings;
-using RegistryIntegrity.Verifier.Cli;
 using RegistryIntegrity.Verifier.RegistryStorage;
 
-namespace RegistryIntegrity.Verifier.Forecast;
+namespace RegistryIntegrity.Verifier.Cli;
 
 /// <summary>
 /// <c>gc-forecast</c>: asks the running Verifier what the next <c>garbage-collect</c> would break. Table by default,

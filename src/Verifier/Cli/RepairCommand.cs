@@ -1,13 +1,13 @@
+using RegistryIntegrity.Verifier.Repair;
 using System.CommandLine;
 using System.Text.Json;
 using RegistryIntegrity.Hosting.Settings;
-using RegistryIntegrity.Verifier.Cli;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Verification;
 
-namespace RegistryIntegrity.Verifier.Repair;
+namespace RegistryIntegrity.Verifier.Cli;
 
 /// <summary>
 /// <c>repair &lt;repository&gt;[@digest|:tag] | --all [--apply] [--json]</c>: copies what broken images miss from

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
-namespace RegistryIntegrity.Listener;
+namespace RegistryIntegrity.Listener.Configuration;
 
 public sealed class ListenerOptions
 {

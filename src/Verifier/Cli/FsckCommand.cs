@@ -1,15 +1,16 @@
+using RegistryIntegrity.Verifier.RegistryStorage;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using RegistryIntegrity.Hosting;
 using RegistryIntegrity.Hosting.Settings;
-using RegistryIntegrity.Verifier.Cli;
 using RegistryIntegrity.Verifier.Configuration;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Store.Dapper;
 using RegistryIntegrity.Verifier.Sweeps;
 using RegistryIntegrity.Verifier.Verification;
 
-namespace RegistryIntegrity.Verifier.RegistryStorage;
+namespace RegistryIntegrity.Verifier.Cli;
 
 /// <summary>
 /// <c>fsck [--root DIR]</c>: verifies the whole registry from its filesystem storage, with the sweep's verdicts into the
@@ -69,7 +70,7 @@ internal static class FsckCommand
         if (check.Outcome == StorageOutcome.Unreadable)
             return await output.FailAsync("indeterminate", Indeterminate, [check.Reason!]);
 
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSystemTime();
         builder.Services.AddDapperRepositories();
         builder.Services.AddSweeps();
         builder.Services.AddStorageScan(storage.Root);
