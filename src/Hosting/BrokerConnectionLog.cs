@@ -55,12 +55,12 @@ public sealed class BrokerConnectionLog(ILogger<BrokerConnectionLog> logger, Tim
             {
                 (_downSince, _lastWarning) = (now, now);
                 Volatile.Write(ref _down, 1);
-                logger.LogWarning("Broker unreachable: {Reason}; retrying (one reminder every {Reminder:g} while it lasts)", reason, Reminder);
+                logger.LogWarning("{Failure}: {Reason}; retrying (one reminder every {Reminder:g} while it lasts)", Failure(reason), reason, Reminder);
             }
             else if (now - _lastWarning >= Reminder)
             {
                 _lastWarning = now;
-                logger.LogWarning("Broker still unreachable after {Duration:g}: {Reason}", now - _downSince.Value, reason);
+                logger.LogWarning("{Failure} still, after {Duration:g}: {Reason}", Failure(reason), now - _downSince.Value, reason);
             }
             else
                 logger.LogDebug("Broker connection attempt failed: {Reason}", reason);
@@ -70,6 +70,12 @@ public sealed class BrokerConnectionLog(ILogger<BrokerConnectionLog> logger, Tim
     public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
 
     public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
+
+    /// <summary>A broker that answered to refuse the credentials is not unreachable: the headline says which it was.</summary>
+    private static string Failure(string reason) =>
+        reason.StartsWith(AccessRefused, StringComparison.Ordinal) ? "Broker refused access" : "Broker unreachable";
+
+    private const string AccessRefused = "access refused";
 
     /// <summary>What an operator needs to act: refused, timed out, or a wrong password, not "unreachable" for all three.</summary>
     public static string Reason(Exception exception)
@@ -83,7 +89,7 @@ public sealed class BrokerConnectionLog(ILogger<BrokerConnectionLog> logger, Tim
         }
         if (chain.Any(e => e.GetType().Name.Contains("AuthenticationFailure", StringComparison.Ordinal)
                            || e.Message.Contains("ACCESS_REFUSED", StringComparison.Ordinal)))
-            return "access refused: wrong username or password in ConnectionStrings:RabbitMq";
+            return $"{AccessRefused}: wrong username or password in ConnectionStrings:RabbitMq";
         if (chain.All(e => e is OperationCanceledException or AggregateException))
             return "no answer in time";
         if (chain.OfType<SocketException>().FirstOrDefault() is { } socket)

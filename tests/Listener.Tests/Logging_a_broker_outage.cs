@@ -105,10 +105,12 @@ public sealed class Logging_a_broker_outage(OutageBroker broker) : IClassFixture
         var wrong = new UriBuilder(broker.Stack.RabbitMqUri) { Password = "wrong-password" }.Uri;
         await using var listener = await StartListenerAsync(wrong, "/healthz/live");
 
-        var lines = await WaitForLineAsync(listener, "Broker unreachable: ");
+        var lines = await WaitForLineAsync(listener, "Broker refused access: ");
 
         // Our own warning, once, with the cause (MassTransit's own error for each attempt is still logged under its category).
-        var warning = Assert.Single(lines, l => l.Contains("Broker unreachable: ", StringComparison.Ordinal) && !l.Contains("Exception", StringComparison.Ordinal));
-        Assert.Contains("Broker unreachable: access refused", warning, StringComparison.Ordinal);
+        var warning = Assert.Single(lines, l => l.Contains("Broker refused access: ", StringComparison.Ordinal) && !l.Contains("Exception", StringComparison.Ordinal));
+        Assert.Contains("Broker refused access: access refused: wrong username or password", warning, StringComparison.Ordinal);
+        // (MassTransit's own error line still names its exception "Broker unreachable: user@host".)
+        Assert.DoesNotContain(lines, l => l.Contains("unreachable: access refused", StringComparison.Ordinal));
     }
 }

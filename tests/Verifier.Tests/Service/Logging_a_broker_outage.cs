@@ -42,8 +42,10 @@ public sealed class Logging_a_broker_outage : IDisposable
 
         // Our own warning, once, with the cause. (MassTransit still logs this failure as an error with its stack
         // trace at each attempt: filtering it would hide consumer faults logged under the same category.)
-        var warnings = lines.Where(l => l.Contains("Broker unreachable: ", StringComparison.Ordinal) && !l.Contains("Exception", StringComparison.Ordinal)).ToList();
+        var warnings = lines.Where(l => l.Contains("Broker refused access: ", StringComparison.Ordinal) && !l.Contains("Exception", StringComparison.Ordinal)).ToList();
         Assert.True(warnings.Count == 1, string.Join('\n', lines));
-        Assert.Contains("Broker unreachable: access refused", warnings[0], StringComparison.Ordinal);
+        Assert.Contains("Broker refused access: access refused: wrong username or password", warnings[0], StringComparison.Ordinal);
+        // (MassTransit's own error line still names its exception "Broker unreachable: user@host".)
+        Assert.DoesNotContain(lines, l => l.Contains("unreachable: access refused", StringComparison.Ordinal));
     }
 }
