@@ -1,5 +1,6 @@
 using Dapper;
 using RegistryIntegrity.Verifier.Registry;
+using RegistryIntegrity.Verifier.RegistryStorageRemovals;
 using RegistryIntegrity.Verifier.Store;
 using RegistryIntegrity.Verifier.Verdicts;
 using RegistryIntegrity.Verifier.Store.Dapper;
@@ -98,10 +99,13 @@ public abstract class Keeping_the_store_bounded
         await sweeps.StartSweepAsync(staleSweep, "schedule", old.AddDays(1), default);
         var newSweep = Guid.NewGuid();
         await sweeps.StartSweepAsync(newSweep, "api", T0, default);
+        var removals = new RegistryStorageRemovalStore(connections, TimeProvider.System);
+        await removals.RecordTagRemovalsAsync([new TagRemoval("team/app", "old", null, old), new TagRemoval("team/app", "new", null, T0)], default);
 
         var pruned = await retention.PruneAsync(AllBefore(T0.AddDays(-30)), 100, default);
 
-        Assert.Equal((1, 1, 0, 0, 1), (pruned.VerdictHistory, pruned.ProcessedEvents, pruned.DeletedManifests, pruned.References, pruned.Sweeps));
+        Assert.Equal((1, 1, 0, 0, 1, 1), (pruned.VerdictHistory, pruned.ProcessedEvents, pruned.DeletedManifests, pruned.References, pruned.Sweeps, pruned.StorageTagRemovals));
+        Assert.Equal(["new"], (await removals.ListTagRemovalsAsync(DateTimeOffset.MinValue, 10, default)).Select(r => r.Tag));
         Assert.False(await _events.IsProcessedAsync("old", default));
         Assert.True(await _events.IsProcessedAsync("new", default));
         Assert.Single(await store.GetHistoryAsync("team/app", Digest(1), 10, default));

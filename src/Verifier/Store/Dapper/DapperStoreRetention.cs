@@ -23,7 +23,11 @@ public sealed class DapperStoreRetention(IDbConnectionFactory connections, IEven
                 AND id NOT IN (SELECT id FROM sweeps WHERE completed_ms IS NOT NULL ORDER BY completed_ms DESC LIMIT 1)
                 ORDER BY started_ms LIMIT @batchSize)
             """, cutOffs.Sweeps, batchSize, cancellationToken);
-        return new PrunedRows(history, events, manifests, references, sweeps);
+        var tagRemovals = await DeleteInBatchesAsync("""
+            DELETE FROM registry_storage_tag_removals WHERE (repository, tag, removed_ms) IN (
+                SELECT repository, tag, removed_ms FROM registry_storage_tag_removals WHERE removed_ms < @cutOff ORDER BY removed_ms LIMIT @batchSize)
+            """, cutOffs.ProcessedEvents, batchSize, cancellationToken);
+        return new PrunedRows(history, events, manifests, references, sweeps, tagRemovals);
     }
 
     private Task<long> DeleteInBatchesAsync(string sql, DateTimeOffset? cutOff, int batchSize, CancellationToken cancellationToken) =>

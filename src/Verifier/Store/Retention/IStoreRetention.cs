@@ -5,9 +5,10 @@ public sealed record RetentionCutOffs(
     DateTimeOffset? VerdictHistory, DateTimeOffset? ProcessedEvents, DateTimeOffset? DeletedManifests, DateTimeOffset? Sweeps);
 
 /// <summary>Rows pruned, per table.</summary>
-public sealed record PrunedRows(long VerdictHistory, long ProcessedEvents, long DeletedManifests, long References, long Sweeps)
+/// <param name="StorageTagRemovals">Tag directories the storage watcher saw removed, kept as long as processed events.</param>
+public sealed record PrunedRows(long VerdictHistory, long ProcessedEvents, long DeletedManifests, long References, long Sweeps, long StorageTagRemovals)
 {
-    public long Total => VerdictHistory + ProcessedEvents + DeletedManifests + References + Sweeps;
+    public long Total => VerdictHistory + ProcessedEvents + DeletedManifests + References + Sweeps + StorageTagRemovals;
 }
 
 /// <summary>Keeps the verdict store bounded: deletes, in small batches, what its retention periods no longer keep.</summary>

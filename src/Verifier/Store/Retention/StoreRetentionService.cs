@@ -42,10 +42,11 @@ public sealed class StoreRetentionService(
         _pruned.WithLabels("manifests").Inc(pruned.DeletedManifests);
         _pruned.WithLabels("manifest_references").Inc(pruned.References);
         _pruned.WithLabels("sweeps").Inc(pruned.Sweeps);
+        _pruned.WithLabels("registry_storage_tag_removals").Inc(pruned.StorageTagRemovals);
         if (pruned.Total > 0)
             logger.LogInformation(
-                "Pruned the store: {History} history rows, {Events} processed events, {Manifests} deleted manifests with {References} references, {Sweeps} sweeps",
-                pruned.VerdictHistory, pruned.ProcessedEvents, pruned.DeletedManifests, pruned.References, pruned.Sweeps);
+                "Pruned the store: {History} history rows, {Events} processed events, {Manifests} deleted manifests with {References} references, {Sweeps} sweeps, {TagRemovals} storage tag removals",
+                pruned.VerdictHistory, pruned.ProcessedEvents, pruned.DeletedManifests, pruned.References, pruned.Sweeps, pruned.StorageTagRemovals);
         return pruned;
     }
 }
