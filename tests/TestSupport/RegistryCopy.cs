@@ -23,18 +23,20 @@ public sealed class RegistryCopy : IDisposable
     public void Dispose() => _http.Dispose();
 
     /// <summary>Copies the tree under <paramref name="digest"/> from <paramref name="from"/> to <paramref name="to"/>, blobs first, children before parents.</summary>
-    public async Task<(int Objects, long Bytes)> CopyAsync(Uri from, Uri to, string repository, string digest, string? tag = null)
+    /// <param name="toRepository">The repository it goes to in <paramref name="to"/>; the same name when null.</param>
+    public async Task<(int Objects, long Bytes)> CopyAsync(Uri from, Uri to, string repository, string digest, string? tag = null, string? toRepository = null)
     {
+        toRepository ??= repository;
         var tree = await ReadTreeAsync(from, repository, digest);
         long bytes = 0;
         foreach (var (blob, _) in tree.Blobs)
-            bytes += await CopyBlobAsync(from, to, repository, blob);
+            bytes += await CopyBlobAsync(from, to, repository, toRepository, blob);
         // Children were added to the tree before their parents' descriptors were read, so reverse discovery order puts them first.
         foreach (var (manifest, mediaType) in tree.Manifests.Reverse())
         {
             var body = await GetManifestAsync(from, repository, manifest);
             bytes += body.Length;
-            await PutManifestAsync(to, repository, manifest == digest && tag is not null ? tag : manifest, mediaType, body);
+            await PutManifestAsync(to, toRepository, manifest == digest && tag is not null ? tag : manifest, mediaType, body);
         }
         return (tree.Manifests.Count + tree.Blobs.Count, bytes);
     }
@@ -131,12 +133,12 @@ public sealed class RegistryCopy : IDisposable
         return total;
     }
 
-    private async Task<long> CopyBlobAsync(Uri from, Uri to, string repository, string digest)
+    private async Task<long> CopyBlobAsync(Uri from, Uri to, string repository, string toRepository, string digest)
     {
         using var get = await _http.GetAsync(new Uri(from, $"/v2/{repository}/blobs/{digest}"), HttpCompletionOption.ResponseHeadersRead);
         get.EnsureSuccessStatusCode();
         var length = get.Content.Headers.ContentLength!.Value;
-        using var start = await _http.PostAsync(new Uri(to, $"/v2/{repository}/blobs/uploads/"), null);
+        using var start = await _http.PostAsync(new Uri(to, $"/v2/{toRepository}/blobs/uploads/"), null);
         if (start.StatusCode != HttpStatusCode.Accepted)
             throw new InvalidOperationException($"upload start answered {(int)start.StatusCode}");
         var location = start.Headers.Location!.IsAbsoluteUri ? start.Headers.Location : new Uri(to, start.Headers.Location);

@@ -153,6 +153,38 @@ public sealed class Repairing_from_a_source_registry(TwoRegistries registries, I
         Assert.Equal([image.LayerDigests[0]], verdict.Missing.Select(m => m.Digest));
     }
 
+    [Fact]
+    public async Task A_source_that_keeps_the_repository_under_another_name_is_read_through_its_mapping()
+    {
+        var image = await _pusher.PushImageAsync(RealRegistry.NewRepository("mapped"), "v1", layers: 2);
+        var there = RealRegistry.NewRepository("library");
+        await _copy.CopyAsync(registries.Registry.RegistryUri, registries.Source.RegistryUri, image.Repository, image.Digest, "v1", toRepository: there);
+        await _pusher.DeleteBlobAsync(image.Repository, image.LayerDigests[1]);
+        var settings = registries.Settings(_database, ("Repair:Sources:0:RepositoryMap:0", $"{image.Repository}={there}"));
+        using var services = await TwoRegistries.ServicesAsync(settings);
+        Assert.Equal(VerdictResult.Broken, (await services.GetRequiredService<VerificationService>().VerifyAsync(image.Repository, image.Digest, "v1", null, CancellationToken.None)).Result);
+
+        var run = await services.GetRequiredService<RepairService>().RunAsync(new RepairRequest(image.Repository, image.Digest, Apply: true), null, CancellationToken.None);
+
+        Assert.Equal((RepairResults.Repaired, 0), (run.Result, run.ExitCode));
+        Assert.Contains(Assert.Single(run.Manifests).Actions, a => a.Digest == image.LayerDigests[1] && a.Status == "copied");
+        Assert.Empty(await _copy.PullAsync(registries.Registry.RegistryUri, image.Repository, "v1"));
+    }
+
+    [Fact]
+    public async Task Without_the_mapping_the_same_source_has_nothing_to_give()
+    {
+        var image = await _pusher.PushImageAsync(RealRegistry.NewRepository("unmapped"), "v1");
+        await _copy.CopyAsync(registries.Registry.RegistryUri, registries.Source.RegistryUri, image.Repository, image.Digest, "v1", toRepository: RealRegistry.NewRepository("library"));
+        await _pusher.DeleteBlobAsync(image.Repository, image.LayerDigests[0]);
+        using var services = await TwoRegistries.ServicesAsync(registries.Settings(_database));
+        await services.GetRequiredService<VerificationService>().VerifyAsync(image.Repository, image.Digest, "v1", null, CancellationToken.None);
+
+        var run = await services.GetRequiredService<RepairService>().RunAsync(new RepairRequest(image.Repository, image.Digest, Apply: true), null, CancellationToken.None);
+
+        Assert.Equal(RepairResults.StillBroken, run.Result);
+    }
+
     private async Task<string?> TagDigestAsync(string repository, string tag)
     {
         using var http = new HttpClient();
