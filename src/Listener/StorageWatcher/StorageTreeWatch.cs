@@ -70,21 +70,47 @@ public sealed class StorageTreeWatch : IDisposable
         if (!Directory.Exists(tree))
             return null;
         var full = Path.GetFullPath(tree);
-        string? mount = null;
-        const string mountInfo = "/proc/self/mountinfo";
-        if (File.Exists(mountInfo))
-        {
-            // Fields: mount id, parent id, major:minor, root, mount point, ...; the longest mount point holding the tree wins, and of
-            // mounts stacked on one point the last listed (the one on top).
-            mount = File.ReadLines(mountInfo)
-                .Select(line => line.Split(' '))
-                .Where(f => f.Length > 4 && (full == f[4] || full.StartsWith(f[4].TrimEnd('/') + "/", StringComparison.Ordinal)))
-                .OrderBy(f => f[4].Length)
-                .Select(f => $"{f[0]}:{f[2]}:{f[4]}")
-                .LastOrDefault();
-        }
+        var mount = MountOf(full, MountInfo()) is { } f ? $"{f[0]}:{f[2]}:{f[4]}" : null;
         return $"{mount}|{Inode(full)}";
     }
+
+    /// <summary>
+    /// The type of the tree's filesystem when it is one whose changes made elsewhere raise no inotify event here (NFS,
+    /// SMB, 9p, CephFS, GlusterFS, Lustre, FUSE): a registry on another host could remove everything unseen. Null otherwise.
+    /// </summary>
+    public static string? RemoteFilesystem(string tree, IEnumerable<string>? mountInfo = null)
+    {
+        if (MountOf(Path.GetFullPath(tree), mountInfo ?? MountInfo()) is not { } fields)
+            return null;
+        // After the optional fields comes "-", then the filesystem type.
+        var separator = Array.IndexOf(fields, "-", 6);
+        if (separator < 0 || separator + 1 >= fields.Length)
+            return null;
+        var type = fields[separator + 1];
+        return RemoteTypes.Contains(type) || type.StartsWith("fuse", StringComparison.Ordinal) ? type : null;
+    }
+
+    private static readonly HashSet<string> RemoteTypes = new(StringComparer.Ordinal)
+    {
+        "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "glusterfs", "lustre", "afs",
+    };
+
+    private static IEnumerable<string> MountInfo()
+    {
+        const string mountInfo = "/proc/self/mountinfo";
+        return File.Exists(mountInfo) ? File.ReadLines(mountInfo) : [];
+    }
+
+    /// <summary>
+    /// The mountinfo fields (mount id, parent id, major:minor, root, mount point, ...) of the mount holding
+    /// <paramref name="full"/>: the longest mount point wins, and of mounts stacked on one point the last listed (on top).
+    /// </summary>
+    private static string[]? MountOf(string full, IEnumerable<string> mountInfo) =>
+        mountInfo
+            .Select(line => line.Split(' '))
+            .Where(f => f.Length > 4 && (full == f[4] || full.StartsWith(f[4].TrimEnd('/') + "/", StringComparison.Ordinal)))
+            .OrderBy(f => f[4].Length)
+            .LastOrDefault();
 
     /// <summary>
     /// The folder's device and inode (a replaced folder is a new inode), from stat(2): on 64-bit Linux (x64 and

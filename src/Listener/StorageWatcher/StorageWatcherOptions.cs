@@ -33,6 +33,12 @@ public sealed class StorageWatcherOptions
     [Range(0, 100_000_000)]
     public int MaxWatches { get; set; }
 
+    /// <summary>
+    /// Watch a network or FUSE filesystem all the same (NFS, SMB, CephFS, ...): only when every writer of the storage
+    /// (the registry, its GC, cleanup jobs) runs on this host, because changes made by other hosts raise no inotify events.
+    /// </summary>
+    public bool WatchNetworkFilesystem { get; set; }
+
     /// <summary>How often the root is checked for being replaced, remounted or gone (and a lost watch re-established).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan RootCheckInterval { get; set; } = TimeSpan.FromSeconds(5);

@@ -145,6 +145,12 @@ public sealed partial class StorageWatcherService(
             NotWatching($"{tree} does not exist: not mounted, or not a registry's filesystem storage", now);
             return;
         }
+        if (!_options.WatchNetworkFilesystem && StorageTreeWatch.RemoteFilesystem(tree) is { } filesystem)
+        {
+            NotWatching($"{tree} is on {filesystem}, a network or FUSE filesystem: removals made by other hosts raise no inotify events " +
+                "(StorageWatcher:WatchNetworkFilesystem=true if every writer runs on this host)", now);
+            return;
+        }
         var kernelLimit = StorageTreeWatch.KernelWatchLimit();
         var limit = _options.MaxWatches > 0 ? _options.MaxWatches : kernelLimit is { } k ? (int)(k * 0.9) : int.MaxValue;
         var directories = StorageTreeWatch.CountDirectories(tree, limit);
