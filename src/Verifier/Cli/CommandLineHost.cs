@@ -117,10 +117,12 @@ internal static class CommandLineHost
     }
 
     /// <summary>A host with the store and a send-only bus, for the verbs that queue work (sweep, backfill, replay).</summary>
-    public static async Task<IHost> StartWithBusAsync(string[] configArgs, TextWriter error, CancellationToken cancellationToken)
+    /// <param name="beforeStart">Checks of the verb's own, once the settings are known to be well-formed and before the store is opened.</param>
+    public static async Task<IHost> StartWithBusAsync(string[] configArgs, TextWriter error, CancellationToken cancellationToken, Action<IConfiguration>? beforeStart = null)
     {
         var builder = CreateBuilder(configArgs);
         CheckSettings(builder.Configuration, VerifierParts.Store | VerifierParts.Broker | VerifierParts.Sweep, error);
+        beforeStart?.Invoke(builder.Configuration);
         builder.Services.AddSystemTime();
         builder.Services.AddDapperRepositories();
         builder.Services.AddSweeps();

@@ -66,7 +66,8 @@ internal static class ReplayCommands
             return BadArgument;
         }
 
-        using var host = await CommandLineHost.StartWithBusAsync(configArgs, error, cancellationToken);
+        using var host = await CommandLineHost.StartWithBusAsync(configArgs, error, cancellationToken,
+            beforeStart: configuration => RequireExistingSqliteStore(configuration, sourceStore));
         try
         {
             var eventLog = sourceStore is null
@@ -98,6 +99,33 @@ internal static class ReplayCommands
         {
             await CommandLineHost.StopBusAsync(host);
         }
+    }
+
+    /// <summary>
+    /// Replay reads events from a store that exists: a relative <c>Data Source</c> resolved against another folder than the
+    /// running Verifier's would otherwise be created empty here, and the replay would quietly find no events.
+    /// </summary>
+    private static void RequireExistingSqliteStore(IConfiguration configuration, string? sourceStore)
+    {
+        var store = configuration.GetSection(StoreOptions.SectionName).Get<StoreOptions>() ?? new StoreOptions();
+        if (store.Provider != StoreProvider.Sqlite)
+            return;
+        var (key, connectionString) = sourceStore is null ? ("Store:ConnectionString", store.ConnectionString) : ("--source-store", sourceStore);
+        string file;
+        try
+        {
+            var dataSource = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString).DataSource;
+            if (string.IsNullOrWhiteSpace(dataSource) || dataSource == ":memory:")
+                return;
+            file = Path.GetFullPath(dataSource);
+        }
+        catch (ArgumentException)
+        {
+            return;
+        }
+        if (!File.Exists(file))
+            throw new Hosting.Settings.SettingsException([
+                $"{key} names {file}, which does not exist: replay reads the events of an existing store (the running Verifier's Store:ConnectionString, as an absolute path)"]);
     }
 
     private static IDbConnectionFactory SourceConnections(IHost host, string connectionString) =>

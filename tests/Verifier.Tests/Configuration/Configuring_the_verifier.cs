@@ -153,6 +153,22 @@ public sealed class Configuring_the_verifier : IDisposable
     }
 
     [Theory]
+    [InlineData("--Store:ConnectionString=Data Source={0}", "Store:ConnectionString")]
+    [InlineData("--source-store=Data Source={0}", "--source-store")]
+    public async Task Replay_from_a_store_that_does_not_exist_exits_64_naming_it_and_creates_nothing(string argument, string named)
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"no-store-{Guid.NewGuid():N}", "verifier.db");
+
+        var (exitCode, _, error) = await RunAsync("replay", "--from", "2026-01-01T00:00:00Z", string.Format(System.Globalization.CultureInfo.InvariantCulture, argument, missing),
+            "--ConnectionStrings:RabbitMq=amqp://guest:guest@127.0.0.1:1/");
+
+        Assert.True(exitCode == 64, error);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"{named} names {missing}, which does not exist", line, StringComparison.Ordinal);
+        Assert.False(File.Exists(missing));
+    }
+
+    [Theory]
     [InlineData("check", "127.0.0.1:1/team/app:v1", "--plain-http", "--Registry:RequestTimeout=abc")]
     [InlineData("check", "127.0.0.1:1/team/app:v1", "--plain-http", "--Registry:BlobCheck=Heed")]
     [InlineData("sweep", "--Api:Server=verifier:5090")]
