@@ -24,10 +24,11 @@ public sealed class ComposeDeployment : IAsyncLifetime
 
     public ComposeDeployment()
     {
-        var ports = LocalStack.GetFreeTcpPorts(3);
+        var ports = LocalStack.GetFreeTcpPorts(4);
         RegistryPort = ports[0];
         ListenerPort = ports[1];
         VerifierPort = ports[2];
+        StorageWatcherPort = ports[3];
         Project = "rit-" + Guid.NewGuid().ToString("N")[..8];
         _environment = new Dictionary<string, string>
         {
@@ -40,6 +41,7 @@ public sealed class ComposeDeployment : IAsyncLifetime
             ["REGISTRY_PORT"] = Invariant(RegistryPort),
             ["LISTENER_PORT"] = Invariant(ListenerPort),
             ["VERIFIER_PORT"] = Invariant(VerifierPort),
+            ["STORAGE_WATCHER_PORT"] = Invariant(StorageWatcherPort),
         };
     }
 
@@ -52,6 +54,8 @@ public sealed class ComposeDeployment : IAsyncLifetime
     public int ListenerPort { get; }
 
     public int VerifierPort { get; }
+
+    public int StorageWatcherPort { get; }
 
     public string ListenerImage { get; private set; } = "";
 
@@ -90,6 +94,7 @@ public sealed class ComposeDeployment : IAsyncLifetime
         await Compose("up", "-d");
         await WaitUntilReadyAsync(ListenerPort);
         await WaitUntilReadyAsync(VerifierPort);
+        await WaitUntilReadyAsync(StorageWatcherPort);
     }
 
     public Task DownAsync() => Compose("down");
@@ -119,7 +124,7 @@ public sealed class ComposeDeployment : IAsyncLifetime
     public async Task<string> LogsAsync()
     {
         var logs = new List<string>();
-        foreach (var service in new[] { "registry", "rabbitmq", "postgres", "listener", "verifier" })
+        foreach (var service in new[] { "registry", "rabbitmq", "postgres", "listener", "storage-watcher", "verifier" })
         {
             var result = await Podman("logs", "--tail", "40", Container(service));
             logs.Add($"--- {service} ---\n{result.StandardOutput}{result.StandardError}");

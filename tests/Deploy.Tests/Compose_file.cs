@@ -16,7 +16,7 @@ public partial class Compose_file
     public void Every_image_is_overridable_by_an_environment_variable_and_defaults_to_a_public_name()
     {
         var services = EachService().ToList();
-        Assert.Equal(["registry", "rabbitmq", "postgres", "listener", "verifier"], services.Select(s => s.Name));
+        Assert.Equal(["registry", "rabbitmq", "postgres", "listener", "storage-watcher", "verifier"], services.Select(s => s.Name));
         foreach (var (name, service) in services)
         {
             var image = RepositoryFiles.Scalar(service, "image") ?? "";
@@ -24,6 +24,21 @@ public partial class Compose_file
             Assert.True(match.Success, $"{name}: image '{image}' is not ${{NAME_IMAGE:-default}}");
             Assert.DoesNotContain("localhost", match.Groups["default"].Value, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void The_storage_watcher_runs_the_listener_image_on_the_registrys_volume_read_only()
+    {
+        var services = Services();
+        var watcher = RepositoryFiles.Child(services, "storage-watcher")!;
+        var registryVolume = ((YamlSequenceNode)RepositoryFiles.Child(RepositoryFiles.Child(services, "registry")!, "volumes")!).Children
+            .Select(v => ((YamlScalarNode)v).Value!).Single(v => v.EndsWith(":/var/lib/registry", StringComparison.Ordinal));
+        var root = ((YamlScalarNode)RepositoryFiles.Child(RepositoryFiles.Child(watcher, "environment")!, "StorageWatcher__Root")!).Value;
+
+        Assert.Equal(RepositoryFiles.Scalar(RepositoryFiles.Child(services, "listener")!, "image"), RepositoryFiles.Scalar(watcher, "image"));
+        Assert.Equal(["watch-storage"], ((YamlSequenceNode)RepositoryFiles.Child(watcher, "command")!).Children.Select(c => ((YamlScalarNode)c).Value));
+        Assert.Equal([$"{registryVolume}:ro"], ((YamlSequenceNode)RepositoryFiles.Child(watcher, "volumes")!).Children.Select(v => ((YamlScalarNode)v).Value));
+        Assert.Equal("/var/lib/registry", root);
     }
 
     [Fact]
