@@ -90,19 +90,7 @@ public sealed class Running_the_compose_deployment(ComposeDeployment compose, IT
         var child = index.Children.First(c => c.Platform == "linux/arm64");
 
         await registry.DeleteManifestAsync(index.Repository, child.Digest);
-        var sinceDelete = Stopwatch.StartNew();
-        JsonElement listed;
-        do
-        {
-            listed = (await compose.BrokenAsync()).EnumerateArray().FirstOrDefault(v => v.GetProperty("digest").GetString() == index.Digest);
-            if (listed.ValueKind == JsonValueKind.Undefined)
-                await Task.Delay(50);
-        }
-        while (listed.ValueKind == JsonValueKind.Undefined && sinceDelete.Elapsed < TimeSpan.FromSeconds(10));
-        var listedAfter = sinceDelete.ElapsedMilliseconds;
-        output.WriteLine($"delete answered -> index listed by /v1/broken: {listedAfter} ms");
-        if (listed.ValueKind == JsonValueKind.Undefined)
-            Assert.Fail($"index not in /v1/broken 10 s after the delete\n{await compose.LogsAsync()}");
+        var (listed, listedAfter) = await WaitUntilListedBrokenAsync(index.Digest, "the delete", TimeSpan.FromSeconds(10));
         Assert.InRange(listedAfter, 0, 2000);
         Assert.Equal(child.Digest, listed.GetProperty("missing").EnumerateArray().Single().GetProperty("digest").GetString());
 
@@ -125,25 +113,32 @@ public sealed class Running_the_compose_deployment(ComposeDeployment compose, IT
         // 2.8's --delete-untagged deletes the untagged children of a tagged index; the registry sends no event for it.
         var gc = await compose.Podman("exec", compose.Container("registry"), "registry", "garbage-collect", "--delete-untagged", "/etc/docker/registry/config.yml");
         Assert.True(gc.ExitCode == 0, gc.Describe());
-        var sinceGc = Stopwatch.StartNew();
-        JsonElement listed;
-        do
-        {
-            listed = (await compose.BrokenAsync()).EnumerateArray().FirstOrDefault(v => v.GetProperty("digest").GetString() == index.Digest);
-            if (listed.ValueKind == JsonValueKind.Undefined)
-                await Task.Delay(50);
-        }
-        while (listed.ValueKind == JsonValueKind.Undefined && sinceGc.Elapsed < TimeSpan.FromSeconds(20));
-        var listedAfter = sinceGc.ElapsedMilliseconds;
-        output.WriteLine($"garbage-collect ended -> index listed by /v1/broken: {listedAfter} ms");
-        if (listed.ValueKind == JsonValueKind.Undefined)
-            Assert.Fail($"index not in /v1/broken 20 s after the GC\n{await compose.LogsAsync()}");
+        var (listed, listedAfter) = await WaitUntilListedBrokenAsync(index.Digest, "garbage-collect", TimeSpan.FromSeconds(20));
 
         // Containers on a loaded CI machine: 5 s here; the 2 s bound is held by tests/EndToEnd.Tests (Watching_the_registry_storage).
         Assert.InRange(listedAfter, 0, 5000);
         Assert.Equal(index.Children.Select(c => c.Digest).Order(), listed.GetProperty("missing").EnumerateArray()
             .Where(m => m.GetProperty("kind").GetString() == "child-manifest").Select(m => m.GetProperty("digest").GetString()!).Order());
         Assert.True(await WatcherRemovalsAsync() > removalsBefore, "the storage watcher reported no removal");
+    }
+
+    /// <summary>Polls /v1/broken from now until <paramref name="digest"/> is listed; how long that took, in ms.</summary>
+    private async Task<(JsonElement Listed, long After)> WaitUntilListedBrokenAsync(string digest, string what, TimeSpan within)
+    {
+        var since = Stopwatch.StartNew();
+        JsonElement listed;
+        do
+        {
+            listed = (await compose.BrokenAsync()).EnumerateArray().FirstOrDefault(v => v.GetProperty("digest").GetString() == digest);
+            if (listed.ValueKind == JsonValueKind.Undefined)
+                await Task.Delay(50);
+        }
+        while (listed.ValueKind == JsonValueKind.Undefined && since.Elapsed < within);
+        var after = since.ElapsedMilliseconds;
+        output.WriteLine($"{what} ended -> index listed by /v1/broken: {after} ms");
+        if (listed.ValueKind == JsonValueKind.Undefined)
+            Assert.Fail($"index not in /v1/broken {within.TotalSeconds} s after {what}\n{await compose.LogsAsync()}");
+        return (listed, after);
     }
 
     /// <summary>Removals the storage watcher has sent, from its own /metrics.</summary>
