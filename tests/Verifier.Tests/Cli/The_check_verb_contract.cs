@@ -14,11 +14,47 @@ public sealed class The_check_verb_contract(RealRegistry registry, CheckContract
 {
     private readonly RegistryPusher _pusher = new(registry.Uri);
     private readonly string _elsewhere = Directory.CreateTempSubdirectory("check-cwd-").FullName;
+    private System.Net.Sockets.TcpListener? _failing;
 
     public void Dispose()
     {
         _pusher.Dispose();
+        _failing?.Stop();
         Directory.Delete(_elsewhere, recursive: true);
+    }
+
+    /// <summary>A registry in trouble (a proxy in front of one that restarts): every request gets 503 with the body <c>[]</c>.</summary>
+    private int StartFailingRegistry()
+    {
+        _failing = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        _failing.Start();
+        var listener = _failing;
+        _ = Task.Run(async () =>
+        {
+            var answer = System.Text.Encoding.ASCII.GetBytes(
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]");
+            while (true)
+            {
+                System.Net.Sockets.TcpClient client;
+                try
+                {
+                    client = await listener.AcceptTcpClientAsync();
+                }
+                catch (Exception e) when (e is ObjectDisposedException or System.Net.Sockets.SocketException)
+                {
+                    return;
+                }
+                using (client)
+                {
+                    var stream = client.GetStream();
+                    var request = new byte[8192];
+                    // The request line and headers (a GET or HEAD has no body); whatever it asked, the answer is the same.
+                    _ = await stream.ReadAtLeastAsync(request, 1, throwOnEndOfStream: false);
+                    await stream.WriteAsync(answer);
+                }
+            }
+        });
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private async Task<string[]> ArgumentsAsync(string outcome)
@@ -43,6 +79,8 @@ public sealed class The_check_verb_contract(RealRegistry registry, CheckContract
                 return ["check", $"{host}/{RealRegistry.NewRepository("contract")}:v1", "--plain-http"];
             case "unreachable":
                 return ["check", $"127.0.0.1:{LocalStack.GetFreeTcpPorts(1)[0]}/team/app:v1", "--plain-http"];
+            case "registry-503":
+                return ["check", $"127.0.0.1:{StartFailingRegistry()}/team/app:v1", "--plain-http"];
             case "tls-untrusted":
                 return ["check", $"https://{secured.Tls.Host}/{CheckContractRegistries.Repository}:v1", .. secured.Credentials];
             case "tls-wrong-host":
@@ -65,6 +103,7 @@ public sealed class The_check_verb_contract(RealRegistry registry, CheckContract
     [InlineData("dangling-tag", 1, "broken")]
     [InlineData("not-found", 3, "not-found")]
     [InlineData("unreachable", 2, "indeterminate")]
+    [InlineData("registry-503", 2, "indeterminate")]
     [InlineData("usage-error", 64, "usage-error")]
     [InlineData("tls-untrusted", 2, "indeterminate")]
     [InlineData("tls-wrong-host", 2, "indeterminate")]
