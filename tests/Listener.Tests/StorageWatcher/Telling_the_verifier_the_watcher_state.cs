@@ -16,19 +16,9 @@ namespace RegistryIntegrity.Listener.Tests.StorageWatcher;
 public sealed class Telling_the_verifier_the_watcher_state
 {
     [Fact]
-    public async Task Each_change_of_state_is_sent_at_once_on_the_events_queue()
-    {
-        await using var stack = await LocalStack.StartAsync(StackServices.RabbitMq);
-        var root = Directory.CreateTempSubdirectory("storage-watcher-").FullName;
-        try
+    public Task Each_change_of_state_is_sent_at_once_on_the_events_queue() =>
+        WithAWatcherOfAnEmptyRootAsync(async (stack, root, app) =>
         {
-            await using var app = await StartWatcherAsync(stack.RabbitMqUri, root, new Dictionary<string, string?>
-            {
-                ["StorageWatcher:RootCheckInterval"] = "200ms",
-                // Far beyond the test: every message it sends here is one of a change.
-                ["StorageWatcher:HeartbeatInterval"] = "1h",
-            });
-
             // No docker/registry/v2 under the root yet: not watching.
             var notWatching = await StatesAsync(stack, 1);
             Directory.CreateDirectory(Path.Combine(root, "docker", "registry", "v2"));
@@ -45,25 +35,12 @@ public sealed class Telling_the_verifier_the_watcher_state
             Assert.True(then.Since > first.Since, $"{then.Since:O} after {first.Since:O}");
             Assert.True(then.SentAt >= then.Since);
             Assert.All([first, then], m => Assert.Equal(TimeSpan.FromHours(1), m.HeartbeatInterval));
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
-    }
+        });
 
     [Fact]
-    public async Task A_root_that_appears_after_the_start_gets_a_reconciling_sweep_once_it_is_watched()
-    {
-        await using var stack = await LocalStack.StartAsync(StackServices.RabbitMq);
-        var root = Directory.CreateTempSubdirectory("storage-watcher-").FullName;
-        try
+    public Task A_root_that_appears_after_the_start_gets_a_reconciling_sweep_once_it_is_watched() =>
+        WithAWatcherOfAnEmptyRootAsync(async (_, root, app) =>
         {
-            await using var app = await StartWatcherAsync(stack.RabbitMqUri, root, new Dictionary<string, string?>
-            {
-                ["StorageWatcher:RootCheckInterval"] = "200ms",
-                ["StorageWatcher:HeartbeatInterval"] = "1h",
-            });
             var requests = app.Services.GetRequiredService<StorageWatcherStatus>().SweepRequests;
 
             // Not watching yet: a fallback sweep covers the storage meanwhile.
@@ -74,6 +51,24 @@ public sealed class Telling_the_verifier_the_watcher_state
             await app.StopAsync();
 
             Assert.Equal(1, requests.WithLabels("storage-watcher-start").Value);
+        });
+
+    /// <summary>
+    /// A real RabbitMQ and the watcher on an empty temporary root (no <c>docker/registry/v2</c> yet), checking it every
+    /// 200 ms; heartbeats far beyond the test, so every state message it sends is one of a change.
+    /// </summary>
+    private static async Task WithAWatcherOfAnEmptyRootAsync(Func<LocalStack, string, WebApplication, Task> test)
+    {
+        await using var stack = await LocalStack.StartAsync(StackServices.RabbitMq);
+        var root = Directory.CreateTempSubdirectory("storage-watcher-").FullName;
+        try
+        {
+            await using var app = await StartWatcherAsync(stack.RabbitMqUri, root, new Dictionary<string, string?>
+            {
+                ["StorageWatcher:RootCheckInterval"] = "200ms",
+                ["StorageWatcher:HeartbeatInterval"] = "1h",
+            });
+            await test(stack, root, app);
         }
         finally
         {
